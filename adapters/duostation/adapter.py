@@ -1,0 +1,383 @@
+"""The DuoSTATION adapter: the whole documented API behind the core interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from mdmbridge.adapter import Adapter, Values
+from mdmbridge.capabilities import Capability
+from mdmbridge.errors import MalformedResponse, NotFound, ValidationError
+from mdmbridge.mapping import FieldTable, build
+from mdmbridge.models import (
+    App,
+    Command,
+    CommandKind,
+    CommandReceipt,
+    Device,
+    Group,
+    Record,
+    Tag,
+    TagLink,
+    TagTarget,
+    User,
+)
+from mdmbridge.paging import single_page
+from mdmbridge.simulation import RunningSimulator
+from mdmbridge.transport import Transport
+
+from . import mapping as m
+from . import wire
+from .wire import VENDOR, DuoStationSettings, device_guid, int_id
+
+R = TypeVar("R", bound=Record)
+
+_LINKS: dict[TagTarget, tuple[str, FieldTable, str]] = {
+    # target -> (resource, field table, body key of the target id)
+    TagTarget.DEVICE: ("devicetags", m.DEVICE_TAG, "deviceId"),
+    TagTarget.USER: ("usertags", m.USER_TAG, "userId"),
+    TagTarget.GROUP: ("grouptags", m.GROUP_TAG, "groupId"),
+}
+_LINK_FILTERS: dict[TagTarget, dict[str, str]] = {
+    TagTarget.DEVICE: m.DEVICE_TAG_FILTERS,
+    TagTarget.USER: m.USER_TAG_FILTERS,
+    TagTarget.GROUP: {},
+}
+
+
+class DuoStationAdapter(Adapter):
+    vendor = VENDOR
+    description = "DuoSTATION MDM REST API 4.8.49 (Basic Auth, JSON, full API)"
+    settings_model = DuoStationSettings
+    capabilities = frozenset(
+        {
+            Capability.GROUPS_READ,
+            Capability.GROUPS_WRITE,
+            Capability.GROUPS_DELETE,
+            Capability.GROUPS_NESTED,
+            Capability.USERS_READ,
+            Capability.USERS_WRITE,
+            Capability.USERS_DELETE,
+            Capability.DEVICES_READ,
+            Capability.DEVICES_ASSIGN_USER,
+            Capability.TAGS_READ,
+            Capability.TAGS_WRITE,
+            Capability.TAGS_DELETE,
+            Capability.DEVICE_TAGS,
+            Capability.USER_TAGS,
+            Capability.GROUP_TAGS,
+            Capability.APPS_READ,
+            Capability.APPS_WRITE,
+            Capability.COMMAND_LOCK,
+            Capability.COMMAND_WIPE,
+            Capability.COMMAND_CLEAR_PASSCODE,
+            Capability.COMMAND_SEND_MESSAGE,
+            Capability.COMMAND_INSTALL_APP,
+            Capability.COMMAND_REMOVE_APP,
+            Capability.COMMAND_REFRESH,
+        }
+    )
+    list_filters = {
+        "groups": frozenset(m.GROUP_FILTERS),
+        "users": frozenset(m.USER_FILTERS),
+        "devices": frozenset(m.DEVICE_FILTERS),
+        "device_tags": frozenset(m.DEVICE_TAG_FILTERS),
+        "user_tags": frozenset(m.USER_TAG_FILTERS),
+        "group_tags": frozenset(),
+    }
+
+    settings: DuoStationSettings
+
+    def __init__(
+        self, settings: DuoStationSettings, *, tenant: str, read_only: bool = False
+    ) -> None:
+        super().__init__(settings, tenant=tenant, read_only=read_only)
+        self.http = Transport(
+            base_url=settings.base_url,
+            vendor=VENDOR,
+            tenant=tenant,
+            auth=(settings.username, settings.password.get_secret_value()),
+            secrets=settings.secrets(),
+            timeouts=settings.timeouts(),
+            retry=settings.retry_policy(),
+            max_concurrency=settings.max_concurrency,
+            read_only=read_only,
+            error_message=wire.error_message,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    @classmethod
+    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
+        from .simulator import start_simulator
+
+        username, password = "api", "duo-demo-password"
+        server = start_simulator(
+            devices=devices, seed=seed, port=port, username=username, password=password
+        )
+        settings = {"base_url": server.base_url, "username": username, "password": password}
+        return RunningSimulator(server, settings)
+
+    # plumbing ------------------------------------------------------------------------------
+
+    def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
+        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+
+    def _get(self, *segments: str | int, params: Mapping[str, str | int] | None = None) -> Any:
+        return self.http.request("GET", wire.path(*segments), params=params).data
+
+    def _list(
+        self, model: type[R], table: FieldTable, resource: str, params: dict[str, str | int]
+    ) -> list[R]:
+        data = self._get(resource, params=params or None)
+        if not isinstance(data, list):
+            raise MalformedResponse(
+                f"GET /api/{resource}: expected an array, got {type(data).__name__}",
+                vendor=VENDOR,
+                tenant=self.tenant,
+            )
+        return [self._build(model, table, item) for item in data]
+
+    def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
+        return self._build(model, table, self._get(resource, item_id))
+
+    def _create(self, resource: str, body: dict[str, Any], what: str) -> str:
+        data = self.http.request("POST", wire.path(resource), json_body=body).data
+        return wire.new_id(data, what)
+
+    def _params(
+        self, filters: Values, names: dict[str, str], id_filters: dict[str, Callable[[str], Any]]
+    ) -> dict[str, str | int]:
+        params: dict[str, str | int] = {}
+        for name, value in filters.items():
+            check = id_filters.get(name)
+            params[names[name]] = check(value) if check else str(value)
+        return params
+
+    # groups --------------------------------------------------------------------------------
+
+    def list_groups(self, filters: Values) -> Iterator[Group]:
+        if "path" in filters:
+            return single_page(
+                lambda: self._group_by_path(str(filters["path"]), filters.get("number"))
+            )
+        params = self._params(filters, m.GROUP_FILTERS, {})
+        return single_page(lambda: _with_paths(self._list(Group, m.GROUP, "groups", params)))
+
+    def _group_by_path(self, group_path: str, number: Any) -> list[Group]:
+        """``?path=`` returns one object; no match is an empty listing, several a Conflict."""
+        if not group_path.replace("\\", "/").strip("/ "):
+            raise ValidationError("group path is empty", vendor=VENDOR, tenant=self.tenant)
+        try:
+            group = self._build(Group, m.GROUP, self._get("groups", params={"path": group_path}))
+        except NotFound:
+            return []
+        return [group] if number is None or group.number == str(number) else []
+
+    def get_group(self, group_id: str) -> Group:
+        return self._one(Group, m.GROUP, "groups", int_id(group_id, "group id"))
+
+    def create_group(self, values: Values) -> Group:
+        body = dict(values)
+        wire.check_required(body, ("name",), "group")
+        wire.check_lost_mode(body)
+        if "parent_id" in body:
+            body["parent_id"] = int_id(body["parent_id"], "parent_id", allow_zero=True)
+        new = self._create("groups", m.to_wire(body, m.GROUP_CREATE_KEYS), "group")
+        return self.get_group(new)
+
+    def update_group(self, group_id: str, changes: Values) -> Group:
+        number = int_id(group_id, "group id")
+        if "name" in changes and not (changes["name"] or "").strip():
+            raise ValidationError("group name cannot be empty", vendor=VENDOR, tenant=self.tenant)
+        # [decision] Read-modify-write: PUT the full set of writable fields so a server that
+        # treats absent keys as "clear" cannot lose data, and check lost mode on the result.
+        current = self.get_group(group_id)
+        merged = {name: getattr(current, name) for name in m.GROUP_UPDATE_KEYS} | dict(changes)
+        wire.check_lost_mode(merged)
+        self.http.request(
+            "PUT", wire.path("groups", number), json_body=m.to_wire(merged, m.GROUP_UPDATE_KEYS)
+        )
+        return self.get_group(group_id)
+
+    def delete_group(self, group_id: str) -> None:
+        self.http.request("DELETE", wire.path("groups", int_id(group_id, "group id")))
+
+    # users ---------------------------------------------------------------------------------
+
+    def list_users(self, filters: Values) -> Iterator[User]:
+        checks = {
+            "group_id": lambda v: int_id(v, "group_id"),
+            "tag_id": lambda v: int_id(v, "tag_id"),
+        }
+        params = self._params(filters, m.USER_FILTERS, checks)
+        return single_page(lambda: self._list(User, m.USER, "users", params))
+
+    def get_user(self, user_id: str) -> User:
+        return self._one(User, m.USER, "users", int_id(user_id, "user id"))
+
+    def create_user(self, values: Values) -> User:
+        body = dict(values)
+        wire.check_required(body, ("name",), "user")
+        if "group_id" in body:
+            body["group_id"] = int_id(body["group_id"], "group_id")
+        return self.get_user(self._create("users", m.to_wire(body, m.USER_CREATE_KEYS), "user"))
+
+    def update_user(self, user_id: str, changes: Values) -> User:
+        number = int_id(user_id, "user id")
+        if "name" in changes and not (changes["name"] or "").strip():
+            raise ValidationError("user name cannot be empty", vendor=VENDOR, tenant=self.tenant)
+        current = self.get_user(user_id)  # [decision] read-modify-write, as for groups
+        merged = {name: getattr(current, name) for name in m.USER_UPDATE_KEYS} | dict(changes)
+        if merged.get("group_id") is not None:
+            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
+        self.http.request(
+            "PUT", wire.path("users", number), json_body=m.to_wire(merged, m.USER_UPDATE_KEYS)
+        )
+        return self.get_user(user_id)
+
+    def delete_user(self, user_id: str) -> None:
+        self.http.request("DELETE", wire.path("users", int_id(user_id, "user id")))
+
+    # devices -------------------------------------------------------------------------------
+
+    def list_devices(self, filters: Values) -> Iterator[Device]:
+        checks = {
+            "group_id": lambda v: int_id(v, "group_id"),
+            "user_id": lambda v: int_id(v, "user_id"),
+            "tag_id": lambda v: int_id(v, "tag_id"),
+        }
+        params = self._params(filters, m.DEVICE_FILTERS, checks)
+        return single_page(lambda: self._list(Device, m.DEVICE, "devices", params))
+
+    def get_device(self, device_id: str) -> Device:
+        return self._one(Device, m.DEVICE, "devices", device_guid(device_id))
+
+    def assign_user(self, device_id: str, user_id: str) -> Device:
+        guid = device_guid(device_id)
+        body = {"userId": int_id(user_id, "user id")}
+        self.http.request("PUT", wire.path("devices", guid), json_body=body)
+        return self.get_device(guid)
+
+    def send_command(self, device_id: str, command: Command) -> CommandReceipt:
+        guid = device_guid(device_id)
+        body: dict[str, Any] | None = None
+        if command.kind is CommandKind.INSTALL_APP:
+            body = {"appId": int_id(command.app_id or "", "app id")}
+            if command.vpp is not None:
+                body["vpp"] = command.vpp
+        elif command.kind is CommandKind.REMOVE_APP:
+            body = {"identifier": command.identifier}
+        elif command.kind is CommandKind.SEND_MESSAGE:
+            body = {"message": command.message}
+        endpoint = wire.COMMAND_ENDPOINTS[command.kind]
+        self.http.request("POST", wire.path("devices", guid, endpoint), json_body=body)
+        return CommandReceipt(
+            tenant=self.tenant,
+            vendor=VENDOR,
+            device_id=guid,
+            command=command,
+            accepted_at=datetime.now(UTC),
+        )
+
+    # tags ----------------------------------------------------------------------------------
+
+    def list_tags(self, filters: Values) -> Iterator[Tag]:
+        return single_page(lambda: self._list(Tag, m.TAG, "tags", {}))
+
+    def get_tag(self, tag_id: str) -> Tag:
+        return self._one(Tag, m.TAG, "tags", int_id(tag_id, "tag id"))
+
+    def create_tag(self, values: Values) -> Tag:
+        body = dict(values)
+        wire.check_required(body, ("name",), "tag")
+        if "group_id" in body:
+            body["group_id"] = int_id(body["group_id"], "group_id")
+        return self.get_tag(self._create("tags", m.to_wire(body, m.TAG_KEYS), "tag"))
+
+    def update_tag(self, tag_id: str, changes: Values) -> Tag:
+        number = int_id(tag_id, "tag id")
+        if "name" in changes and not (changes["name"] or "").strip():
+            raise ValidationError("tag name cannot be empty", vendor=VENDOR, tenant=self.tenant)
+        current = self.get_tag(tag_id)
+        merged = {name: getattr(current, name) for name in m.TAG_KEYS} | dict(changes)
+        if merged.get("group_id") is not None:
+            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
+        self.http.request("PUT", wire.path("tags", number), json_body=m.to_wire(merged, m.TAG_KEYS))
+        return self.get_tag(tag_id)
+
+    def delete_tag(self, tag_id: str) -> None:
+        self.http.request("DELETE", wire.path("tags", int_id(tag_id, "tag id")))
+
+    def list_tag_links(self, target: TagTarget, filters: Values) -> Iterator[TagLink]:
+        resource, table, _ = _LINKS[target]
+        checks = {"device_id": device_guid, "user_id": lambda v: int_id(v, "user_id")}
+        params = self._params(filters, _LINK_FILTERS[target], checks)
+        return single_page(lambda: self._links(target, table, resource, params))
+
+    def _links(
+        self, target: TagTarget, table: FieldTable, resource: str, params: dict[str, str | int]
+    ) -> list[TagLink]:
+        data = self._get(resource, params=params or None)
+        if not isinstance(data, list):
+            raise MalformedResponse(
+                f"GET /api/{resource}: expected an array", vendor=VENDOR, tenant=self.tenant
+            )
+        return [self._link_record(target, table, item) for item in data]
+
+    def _link_record(self, target: TagTarget, table: FieldTable, payload: Any) -> TagLink:
+        return build(
+            TagLink, table, payload, tenant=self.tenant, vendor=VENDOR, extra={"target": target}
+        )
+
+    def get_tag_link(self, target: TagTarget, link_id: str) -> TagLink:
+        resource, table, _ = _LINKS[target]
+        return self._link_record(target, table, self._get(resource, int_id(link_id, "link id")))
+
+    def link_tag(self, target: TagTarget, target_id: str, tag_id: str) -> TagLink:
+        resource, _, key = _LINKS[target]
+        ref: str | int
+        if target is TagTarget.DEVICE:
+            ref = device_guid(target_id)
+        else:  # [decision] integers, although the document's examples quote them
+            ref = int_id(target_id, f"{target.value} id", allow_zero=target is TagTarget.GROUP)
+        body = {key: ref, "tagId": int_id(tag_id, "tag id")}
+        return self.get_tag_link(target, self._create(resource, body, f"{target.value} tag"))
+
+    def unlink_tag(self, target: TagTarget, link_id: str) -> None:
+        resource, _, _ = _LINKS[target]
+        self.http.request("DELETE", wire.path(resource, int_id(link_id, "link id")))
+
+    # apps ----------------------------------------------------------------------------------
+
+    def list_apps(self, filters: Values) -> Iterator[App]:
+        return single_page(lambda: self._list(App, m.APP, "apps", {}))
+
+    def get_app(self, app_id: str) -> App:
+        return self._one(App, m.APP, "apps", int_id(app_id, "app id"))
+
+    def upsert_app(self, values: Values) -> App:
+        body = m.to_wire(wire.app_body(dict(values)), m.APP_KEYS)
+        return self.get_app(self._create("apps", body, "app"))
+
+
+def _with_paths(groups: list[Group]) -> list[Group]:
+    """Fill in ``path`` from the parent chain for groups whose payload has none."""
+    if all(g.path for g in groups):
+        return groups
+    by_id = {g.id: g for g in groups}
+
+    def path_of(group: Group, seen: frozenset[str] = frozenset()) -> str | None:
+        if group.path:
+            return group.path
+        if group.parent_id is None:
+            return group.name
+        parent = by_id.get(group.parent_id)
+        if parent is None or parent.id in seen:
+            return None  # a parent we cannot see, or a cycle: leave it unknown
+        parent_path = path_of(parent, seen | {group.id})
+        return None if parent_path is None else f"{parent_path}/{group.name}"
+
+    return [g if g.path else g.model_copy(update={"path": path_of(g)}) for g in groups]

@@ -1,0 +1,258 @@
+"""The ezmdm adapter: groups, users, devices and their locations, with paging you can trust."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from mdmbridge.adapter import Adapter, Values
+from mdmbridge.capabilities import Capability
+from mdmbridge.errors import MalformedResponse, NotFound, ValidationError
+from mdmbridge.mapping import FieldTable, build
+from mdmbridge.models import (
+    Command,
+    CommandKind,
+    CommandReceipt,
+    Device,
+    Group,
+    Location,
+    Record,
+    User,
+)
+from mdmbridge.paging import Page, paginate
+from mdmbridge.simulation import RunningSimulator
+from mdmbridge.transport import Transport
+
+from . import mapping as m
+from . import wire
+from .wire import VENDOR, EzmdmSettings, check_id
+
+R = TypeVar("R", bound=Record)
+
+
+class EzmdmAdapter(Adapter):
+    vendor = VENDOR
+    description = "ezmdm REST API v1 (API key in the URL, form-encoded writes, paged lists)"
+    settings_model = EzmdmSettings
+    capabilities = frozenset(
+        {
+            Capability.GROUPS_READ,
+            Capability.GROUPS_WRITE,
+            Capability.USERS_READ,
+            Capability.USERS_WRITE,
+            Capability.DEVICES_READ,
+            Capability.DEVICES_ASSIGN_USER,
+            Capability.DEVICES_RENAME,
+            Capability.DEVICE_LOCATIONS,
+            Capability.COMMAND_REFRESH,
+        }
+    )
+    list_filters = {
+        "groups": frozenset(),
+        "users": frozenset({"group_id"}),
+        "devices": frozenset({"user_id"}),
+    }
+
+    settings: EzmdmSettings
+
+    def __init__(self, settings: EzmdmSettings, *, tenant: str, read_only: bool = False) -> None:
+        super().__init__(settings, tenant=tenant, read_only=read_only)
+        self._key = settings.api_key.get_secret_value()
+        self.http = Transport(
+            base_url=settings.base_url,
+            vendor=VENDOR,
+            tenant=tenant,
+            secrets=settings.secrets(),
+            timeouts=settings.timeouts(),
+            retry=settings.retry_policy(),
+            max_concurrency=settings.max_concurrency,
+            read_only=read_only,
+            error_message=wire.error_message,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    @classmethod
+    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
+        from .simulator import start_simulator
+
+        api_key = "ez-demo-key"
+        server = start_simulator(devices=devices, seed=seed, port=port, api_key=api_key)
+        return RunningSimulator(server, {"base_url": server.base_url, "api_key": api_key})
+
+    # plumbing ------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        item: str,
+        item_id: str | None = None,
+        *,
+        params: dict[str, str | int] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        url_path = wire.item_path(self._key, item, item_id)
+        result = self.http.request(method, url_path, params=params, form=form)
+        context = {
+            "vendor": VENDOR,
+            "tenant": self.tenant,
+            "method": method,
+            "url": self.http.redact(self.http.base_url + url_path),
+        }
+        return wire.unwrap(result, redact=self.http.redact, context=context)
+
+    def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
+        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+
+    def _paged(
+        self, model: type[R], table: FieldTable, item: str, owner_id: str | None, owner: str
+    ) -> Iterator[R]:
+        """Every item of ``GET /<item>[/<owner_id>]``, page by page, checked against total."""
+
+        def fetch(page: int, limit: int) -> Page[R]:
+            envelope = self._call("GET", item, owner_id, params={"limit": limit, "page": page})
+            data = envelope.get("data")
+            context: dict[str, Any] = {"vendor": VENDOR, "tenant": self.tenant}
+            if isinstance(data, dict) and owner_id is not None:
+                # One id, two meanings: an object back means the id named an item, not an owner.
+                raise NotFound(f"{owner_id!r} is not a {owner} id", **context)
+            if not isinstance(data, list):
+                raise MalformedResponse(
+                    f"{item} list: expected a list, got {type(data).__name__}", **context
+                )
+            return Page(
+                [self._build(model, table, entry) for entry in data],
+                wire.page_total(envelope, context),
+            )
+
+        return paginate(
+            fetch,
+            limit=self.settings.page_size,
+            what=f"{VENDOR}:{self.tenant} {item} list",
+            concurrency=self.settings.page_concurrency,
+        )
+
+    def _one(self, model: type[R], table: FieldTable, item: str, item_id: str) -> R:
+        data = self._call("GET", item, check_id(item_id, f"{item} id")).get("data")
+        if not isinstance(data, dict):
+            # The same URL lists children when the id is an owner's: that is not this item.
+            raise NotFound(f"{item} {item_id!r} not found", vendor=VENDOR, tenant=self.tenant)
+        return self._build(model, table, data)
+
+    def _add(self, item: str, form: dict[str, str]) -> str:
+        data = self._call("PUT", item, form=form).get("data")
+        if isinstance(data, bool) or not isinstance(data, (str, int)) or not str(data).strip():
+            raise MalformedResponse(
+                f"adding a {item}: the answer held no id", vendor=VENDOR, tenant=self.tenant
+            )
+        return str(data).strip()
+
+    def _update(self, item: str, item_id: str, form: dict[str, str]) -> None:
+        self._call("POST", item, check_id(item_id, f"{item} id"), form=form)
+
+    # groups (flat) -------------------------------------------------------------------------
+
+    def list_groups(self, filters: Values) -> Iterator[Group]:
+        return self._paged(Group, m.GROUP, "group", None, "group")
+
+    def get_group(self, group_id: str) -> Group:
+        return self._one(Group, m.GROUP, "group", group_id)
+
+    def create_group(self, values: Values) -> Group:
+        _require_name(values, "group")
+        unsupported = sorted(set(values) - set(m.GROUP_WRITE_KEYS))
+        if unsupported:
+            raise ValidationError(
+                f"ezmdm groups have no {', '.join(unsupported)}", vendor=VENDOR, tenant=self.tenant
+            )
+        return self.get_group(self._add("group", m.to_form(dict(values), m.GROUP_WRITE_KEYS)))
+
+    def update_group(self, group_id: str, changes: Values) -> Group:
+        check_id(group_id, "group id")
+        unsupported = sorted(set(changes) - set(m.GROUP_WRITE_KEYS))
+        if unsupported:
+            raise ValidationError(
+                f"ezmdm groups have no {', '.join(unsupported)}", vendor=VENDOR, tenant=self.tenant
+            )
+        _require_name(changes, "group", optional=True)
+        self._update("group", group_id, m.to_form(dict(changes), m.GROUP_WRITE_KEYS))
+        return self.get_group(group_id)
+
+    # users ---------------------------------------------------------------------------------
+
+    def list_users(self, filters: Values) -> Iterator[User]:
+        group_id = filters.get("group_id")
+        owner = None if group_id is None else check_id(str(group_id), "group id")
+        return self._paged(User, m.USER, "user", owner, "group")
+
+    def get_user(self, user_id: str) -> User:
+        return self._one(User, m.USER, "user", user_id)
+
+    def create_user(self, values: Values) -> User:
+        _require_name(values, "user")
+        self._refuse_fields(values, m.USER_WRITE_KEYS, "users")
+        if "group_id" in values:
+            check_id(str(values["group_id"]), "group_id")
+        return self.get_user(self._add("user", m.to_form(dict(values), m.USER_WRITE_KEYS)))
+
+    def update_user(self, user_id: str, changes: Values) -> User:
+        check_id(user_id, "user id")
+        self._refuse_fields(changes, m.USER_WRITE_KEYS, "users")
+        _require_name(changes, "user", optional=True)
+        self._update("user", user_id, m.to_form(dict(changes), m.USER_WRITE_KEYS))
+        return self.get_user(user_id)
+
+    def _refuse_fields(self, values: Values, keys: dict[str, str], what: str) -> None:
+        unsupported = sorted(
+            name for name, value in values.items() if name not in keys and value is not None
+        )
+        if unsupported:
+            raise ValidationError(
+                f"ezmdm {what} cannot hold {', '.join(unsupported)}",
+                vendor=VENDOR,
+                tenant=self.tenant,
+            )
+
+    # devices -------------------------------------------------------------------------------
+
+    def list_devices(self, filters: Values) -> Iterator[Device]:
+        user_id = filters.get("user_id")
+        owner = None if user_id is None else check_id(str(user_id), "user id")
+        return self._paged(Device, m.DEVICE, "device", owner, "user")
+
+    def get_device(self, device_id: str) -> Device:
+        return self._one(Device, m.DEVICE, "device", device_id)
+
+    def assign_user(self, device_id: str, user_id: str) -> Device:
+        self._update("device", device_id, {"userId": check_id(user_id, "user id")})
+        return self.get_device(device_id)
+
+    def rename_device(self, device_id: str, name: str) -> Device:
+        self._update("device", device_id, {"name": name})
+        return self.get_device(device_id)
+
+    def send_command(self, device_id: str, command: Command) -> CommandReceipt:
+        if command.kind is not CommandKind.REFRESH:
+            raise self._unsupported(f"the {command.kind.value} command")
+        self._update("device", device_id, wire.push_notification_form())
+        return CommandReceipt(
+            tenant=self.tenant,
+            vendor=VENDOR,
+            device_id=device_id,
+            command=command,
+            accepted_at=datetime.now(UTC),
+        )
+
+    def list_locations(self, device_id: str) -> Iterator[Location]:
+        owner = check_id(device_id, "device id")
+        return self._paged(Location, m.LOCATION, "devicelocation", owner, "device")
+
+
+def _require_name(values: Values, what: str, *, optional: bool = False) -> None:
+    if optional and "name" not in values:
+        return
+    name = values.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"{what} name is required and cannot be empty", vendor=VENDOR)

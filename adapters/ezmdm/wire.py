@@ -1,0 +1,134 @@
+"""ezmdm on the wire: the key in the path, envelopes, paging, form bodies, error texts.
+
+Knows HTTP and the vendor's page; knows nothing of core models (that is mapping.py).
+Decisions where the page is silent are marked [decision] or [assumption] and live here once.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+
+from mdmbridge.adapter import AdapterSettings
+from mdmbridge.errors import MalformedResponse, MDMError, ValidationError, error_for_status
+from mdmbridge.transport import HTTPResult
+
+VENDOR = "ezmdm"
+DEFAULT_BASE_URL = "https://www.ezmdm.com"
+MAX_PAGE_SIZE = 100  # the vendor's documented maximum
+
+
+class EzmdmSettings(AdapterSettings):
+    """``api_key`` is the whole credential; it travels in the URL path, so it is redacted
+    from every URL, message and log line (see mdmbridge.redaction)."""
+
+    api_key: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    page_concurrency: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_shape(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value()
+        if len(key) < 4 or not re.fullmatch(r"[A-Za-z0-9._~-]+", key):
+            raise ValueError(
+                "must be the key from the ezmdm account menu (letters, digits, . _ ~ -)"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _site_url(cls, value: str) -> str:
+        parts = urllib.parse.urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://www.ezmdm.com")
+        path = parts.path.rstrip("/")
+        if path.lower().endswith("/api/v1"):
+            path = path[: -len("/api/v1")]
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+ITEMS = frozenset({"group", "user", "device", "devicelocation"})
+
+
+def check_id(value: str, what: str) -> str:
+    """Ids are opaque strings; refuse what could not be one (or could change the URL)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", value):
+        raise ValidationError(f"{what} is not an ezmdm id: {value!r}", vendor=VENDOR)
+    return value
+
+
+def item_path(api_key: str, item: str, item_id: str | None = None) -> str:
+    """/api/v1/<key>/<item>[/<id>]. [decision] item names are always sent lowercase."""
+    assert item in ITEMS, item
+    segments = ["api", "v1", api_key, item] + ([item_id] if item_id is not None else [])
+    return "/" + "/".join(urllib.parse.quote(s, safe="") for s in segments)
+
+
+# Error texts -> the HTTP status they mean, so one function (errors.error_for_status) maps both.
+_ERROR_TEXTS: tuple[tuple[str, int], ...] = (
+    ("invalid api key", 401),
+    ("not found", 404),
+    ("missing required field", 400),
+    ("invalid value", 400),
+    ("unknown field", 400),
+    ("unsupported content type", 400),
+    ("an identifier is required", 400),
+    ("unknown item", 400),
+    ("method not allowed", 405),
+)
+
+
+def envelope_error(text: str, *, http_status: int, context: dict[str, Any]) -> MDMError:
+    """``success: false`` -> the right error, whatever HTTP status came with it."""
+    lowered = text.lower()
+    status = next((code for needle, code in _ERROR_TEXTS if needle in lowered), http_status)
+    if status == 200:
+        status = 400 if lowered else 502
+    error = error_for_status(
+        status, text or "the vendor reported a failure without a reason", **context
+    )
+    error.status = http_status  # the class follows the text; the status stays what was sent
+    return error
+
+
+def error_message(status: int, data: Any, text: str) -> str | None:
+    """For non-2xx answers (a 429 or 5xx in front of the API): the envelope's ``error``."""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])
+    return None
+
+
+def unwrap(result: HTTPResult, *, redact: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """Check the envelope: the envelope, not the HTTP status, decides success."""
+    envelope = result.data
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("success"), bool):
+        raise MalformedResponse(
+            f"{context.get('method')} {context.get('url')}: expected the ezmdm envelope "
+            f"{{success, data, ...}}, got {type(envelope).__name__}",
+            **context,
+        )
+    if not envelope["success"]:
+        message = str(envelope.get("error") or "")
+        raise envelope_error(redact(message), http_status=result.status, context=context)
+    return envelope
+
+
+def page_total(envelope: dict[str, Any], context: dict[str, Any]) -> int:
+    total = envelope.get("total")
+    if isinstance(total, bool) or not isinstance(total, int):
+        if isinstance(total, str) and total.isdigit():
+            return int(total)
+        raise MalformedResponse(f"a list answer without a usable total ({total!r})", **context)
+    return total
+
+
+def push_notification_form() -> dict[str, str]:
+    """[assumption] The page says devices can be sent push notifications, but its endpoint
+    list is lost. We send ``POST /device/<id>`` with ``push=1``: an update of the device
+    that triggers a push. Isolated here so the real call replaces one function."""
+    return {"push": "1"}

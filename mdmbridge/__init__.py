@@ -1,0 +1,111 @@
+"""mdmbridge: one vendor-neutral model over the REST APIs of MDM products.
+
+    import mdmbridge
+    mdm = mdmbridge.connect("duostation", base_url=..., username=..., password=..., tenant="acme")
+    for device in mdm.devices.list():
+        ...
+
+Importing this package loads no plugin and opens no connection; adapters are found on
+first use (see :mod:`mdmbridge.plugins`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mdmbridge.adapter import Adapter, AdapterSettings
+from mdmbridge.capabilities import Capability
+from mdmbridge.client import UNSET, Client, connect
+from mdmbridge.errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    DryRunViolation,
+    IncompleteListing,
+    MalformedResponse,
+    MDMError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TransportError,
+    UnsupportedOperation,
+    ValidationError,
+    VendorServerError,
+)
+from mdmbridge.hookspecs import hookimpl
+from mdmbridge.models import (
+    App,
+    AppStore,
+    Command,
+    CommandKind,
+    CommandReceipt,
+    Device,
+    Group,
+    Location,
+    Platform,
+    Record,
+    Tag,
+    TagLink,
+    TagTarget,
+    User,
+)
+from mdmbridge.plugins import registered_adapters
+
+__version__ = "0.1.0"
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    vendor: str
+    description: str
+    capabilities: frozenset[Capability]
+    adapter_class: type[Adapter]
+
+
+def adapters() -> dict[str, AdapterInfo]:
+    """Installed adapters by vendor name, with what each can do."""
+    return {
+        name: AdapterInfo(name, cls.description, cls.capabilities, cls)
+        for name, cls in registered_adapters().items()
+    }
+
+
+__all__ = [
+    "UNSET",
+    "Adapter",
+    "AdapterInfo",
+    "AdapterSettings",
+    "App",
+    "AppStore",
+    "AuthError",
+    "Capability",
+    "Client",
+    "Command",
+    "CommandKind",
+    "CommandReceipt",
+    "ConfigError",
+    "Conflict",
+    "Device",
+    "DryRunViolation",
+    "Group",
+    "IncompleteListing",
+    "Location",
+    "MDMError",
+    "MalformedResponse",
+    "NotFound",
+    "PermissionDenied",
+    "Platform",
+    "RateLimited",
+    "Record",
+    "Tag",
+    "TagLink",
+    "TagTarget",
+    "TransportError",
+    "UnsupportedOperation",
+    "User",
+    "ValidationError",
+    "VendorServerError",
+    "adapters",
+    "connect",
+    "hookimpl",
+]

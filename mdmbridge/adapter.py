@@ -1,0 +1,184 @@
+"""The base every adapter extends, and its settings base.
+
+Every operation raises ``UnsupportedOperation`` until an adapter overrides it, and every
+adapter declares ``capabilities`` and ``list_filters`` up front so the client can refuse
+locally, before any request. Adapters receive validated, core-named values (``parent_id``,
+``phone``) and return core models; the vendor's names live only in the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from mdmbridge.capabilities import Capability
+from mdmbridge.errors import UnsupportedOperation
+from mdmbridge.models import (
+    App,
+    Command,
+    CommandReceipt,
+    Device,
+    Group,
+    Location,
+    Tag,
+    TagLink,
+    TagTarget,
+    User,
+)
+from mdmbridge.simulation.server import RunningSimulator
+from mdmbridge.transport import RetryPolicy, Timeouts
+
+Values = Mapping[str, Any]
+
+
+class AdapterSettings(BaseModel):
+    """Connection settings shared by all adapters; each adapter adds its own fields.
+
+    Unknown keys are refused (a typo in a tenants file must not be ignored), and inputs
+    are hidden from validation errors so a secret never ends up in a message.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=4, ge=0, le=20)
+    max_retry_after_s: float = Field(default=60.0, ge=0)
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+
+    def timeouts(self) -> Timeouts:
+        return Timeouts(connect=self.connect_timeout_s, read=self.read_timeout_s)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retries, max_retry_after=self.max_retry_after_s)
+
+    def secrets(self) -> list[str]:
+        """Every secret value in these settings, for redaction."""
+        return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+
+
+class Adapter:
+    """One vendor. Subclasses set the class attributes and override what they support."""
+
+    vendor: ClassVar[str]
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
+    # entity ("groups", "users", "devices", "device_tags", ...) -> filter names it can apply
+    list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
+
+    def __init__(self, settings: AdapterSettings, *, tenant: str, read_only: bool = False) -> None:
+        self.settings = settings
+        self.tenant = tenant
+        self.read_only = read_only
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tenant={self.tenant!r})"
+
+    def close(self) -> None:
+        """Release connections; the client calls it on close."""
+
+    @classmethod
+    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
+        """Start this vendor's simulator on loopback, seeded with ``devices`` devices.
+
+        Returns the running server and the ``connect()`` settings that reach it, so the
+        demo, ``mdmbridge simulate`` and the benchmarks work for any adapter that has one.
+        """
+        raise UnsupportedOperation(f"{cls.vendor} has no simulator", vendor=cls.vendor)
+
+    def _unsupported(self, what: str) -> UnsupportedOperation:
+        return UnsupportedOperation(
+            f"{self.vendor} does not support {what}", vendor=self.vendor, tenant=self.tenant
+        )
+
+    # groups
+    def list_groups(self, filters: Values) -> Iterator[Group]:
+        raise self._unsupported("listing groups")
+
+    def get_group(self, group_id: str) -> Group:
+        raise self._unsupported("reading a group")
+
+    def create_group(self, values: Values) -> Group:
+        raise self._unsupported("creating groups")
+
+    def update_group(self, group_id: str, changes: Values) -> Group:
+        raise self._unsupported("updating groups")
+
+    def delete_group(self, group_id: str) -> None:
+        raise self._unsupported("deleting groups")
+
+    # users
+    def list_users(self, filters: Values) -> Iterator[User]:
+        raise self._unsupported("listing users")
+
+    def get_user(self, user_id: str) -> User:
+        raise self._unsupported("reading a user")
+
+    def create_user(self, values: Values) -> User:
+        raise self._unsupported("creating users")
+
+    def update_user(self, user_id: str, changes: Values) -> User:
+        raise self._unsupported("updating users")
+
+    def delete_user(self, user_id: str) -> None:
+        raise self._unsupported("deleting users")
+
+    # devices
+    def list_devices(self, filters: Values) -> Iterator[Device]:
+        raise self._unsupported("listing devices")
+
+    def get_device(self, device_id: str) -> Device:
+        raise self._unsupported("reading a device")
+
+    def assign_user(self, device_id: str, user_id: str) -> Device:
+        raise self._unsupported("assigning devices to users")
+
+    def rename_device(self, device_id: str, name: str) -> Device:
+        raise self._unsupported("renaming devices")
+
+    def send_command(self, device_id: str, command: Command) -> CommandReceipt:
+        raise self._unsupported(f"the {command.kind.value} command")
+
+    def list_locations(self, device_id: str) -> Iterator[Location]:
+        raise self._unsupported("device locations")
+
+    # tags and tag links
+    def list_tags(self, filters: Values) -> Iterator[Tag]:
+        raise self._unsupported("tags")
+
+    def get_tag(self, tag_id: str) -> Tag:
+        raise self._unsupported("tags")
+
+    def create_tag(self, values: Values) -> Tag:
+        raise self._unsupported("creating tags")
+
+    def update_tag(self, tag_id: str, changes: Values) -> Tag:
+        raise self._unsupported("updating tags")
+
+    def delete_tag(self, tag_id: str) -> None:
+        raise self._unsupported("deleting tags")
+
+    def list_tag_links(self, target: TagTarget, filters: Values) -> Iterator[TagLink]:
+        raise self._unsupported(f"{target.value} tags")
+
+    def get_tag_link(self, target: TagTarget, link_id: str) -> TagLink:
+        raise self._unsupported(f"{target.value} tags")
+
+    def link_tag(self, target: TagTarget, target_id: str, tag_id: str) -> TagLink:
+        raise self._unsupported(f"{target.value} tags")
+
+    def unlink_tag(self, target: TagTarget, link_id: str) -> None:
+        raise self._unsupported(f"{target.value} tags")
+
+    # apps
+    def list_apps(self, filters: Values) -> Iterator[App]:
+        raise self._unsupported("apps")
+
+    def get_app(self, app_id: str) -> App:
+        raise self._unsupported("apps")
+
+    def upsert_app(self, values: Values) -> App:
+        raise self._unsupported("adding apps")

@@ -1,0 +1,26 @@
+"""Shared machinery for the vendor simulators: one HTTP server, one fault switchboard, one
+seed-data generator. Each adapter's ``simulator.py`` supplies only the vendor's routes.
+
+The simulators are part of the product (``mdmbridge simulate``, the demo, the benchmarks),
+not test fixtures, which is why they live in the installed package.
+"""
+
+from mdmbridge.simulation.faults import Fault, FaultKind, Faults
+from mdmbridge.simulation.server import (
+    RunningSimulator,
+    SimRequest,
+    SimResponse,
+    SimServer,
+    VendorApp,
+)
+
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "Faults",
+    "RunningSimulator",
+    "SimRequest",
+    "SimResponse",
+    "SimServer",
+    "VendorApp",
+]

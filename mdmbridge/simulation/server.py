@@ -1,0 +1,310 @@
+"""One small threaded HTTP/1.1 server shared by every vendor simulator.
+
+It is built on ``http.server`` rather than a WSGI server because two of the faults we must
+reproduce, a dropped connection and a body cut off after its headers, need control of the
+socket that WSGI hides. Keep-alive is on (HTTP/1.1) so clients pool connections as they
+would against a real vendor, and bodies may be streamed in chunks so a 200,000-device
+listing never has to exist as one string.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from mdmbridge.simulation.faults import Fault, FaultKind, Faults
+
+PROXY_HTML = (
+    "<html><head><title>{status} Bad Gateway</title></head><body>"
+    "<center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center>"
+    "</body></html>"
+)
+
+
+class BadRequest(Exception):
+    """Raised by request helpers when the client sent something unparseable."""
+
+
+@dataclass
+class SimRequest:
+    method: str
+    path: str  # percent-decoded path, without the query string
+    raw_path: str  # as sent, for logging and exact-match tests
+    query: dict[str, list[str]]
+    headers: Message
+    body: bytes
+
+    def arg(self, name: str) -> str | None:
+        """First value of a query parameter, matched case-insensitively."""
+        lowered = name.lower()
+        for key, values in self.query.items():
+            if key.lower() == lowered and values:
+                return values[0]
+        return None
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body.decode("utf-8")) if self.body else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"body is not valid JSON: {exc}") from exc
+
+    def form(self) -> dict[str, str]:
+        """Form-encoded body; the last value wins for repeated keys, as in most servers."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("form body is not UTF-8") from exc
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+@dataclass
+class SimResponse:
+    status: int = 200
+    body: bytes | None = None
+    chunks: Iterable[bytes] | None = None  # streamed with chunked transfer encoding
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, *, compact: bool = True) -> SimResponse:
+        separators = (",", ":") if compact else (", ", ": ")
+        text = json.dumps(payload, ensure_ascii=False, separators=separators)
+        return cls(status=status, body=text.encode("utf-8"))
+
+
+class VendorApp(Protocol):
+    """What a vendor simulator supplies: its routes and the shape of its error answers."""
+
+    def handle(self, request: SimRequest) -> SimResponse: ...
+
+    def error_response(self, status: int, message: str) -> SimResponse: ...
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    status: int | None  # None when the connection was dropped
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK
+    # adds ~40 ms to every keep-alive request, which would distort every benchmark.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the request log below replaces stderr chatter
+
+    def _dispatch(self) -> None:
+        sim = self.server.sim
+        split = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = SimRequest(
+            method=self.command.upper(),
+            path=urllib.parse.unquote(split.path),
+            raw_path=split.path,
+            query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
+            headers=self.headers,
+            body=body,
+        )
+        if sim.faults.latency_s:
+            time.sleep(sim.faults.latency_s)
+        failure: Fault | None = None
+        for rule in sim.faults.pick(request.method, request.path):
+            if rule.kind is FaultKind.DELAY:
+                time.sleep(rule.delay_s)
+            else:
+                failure = rule
+        if failure is not None and failure.kind is FaultKind.DROP:
+            sim.record(request, None)
+            self.close_connection = True
+            return
+        response = self._respond_to(sim, request, failure)
+        sim.record(request, response.status)
+        truncate = failure is not None and failure.kind is FaultKind.TRUNCATE
+        self._write(response, truncate=truncate)
+
+    def _respond_to(
+        self, sim: SimServer, request: SimRequest, failure: Fault | None
+    ) -> SimResponse:
+        if failure is not None and failure.kind is FaultKind.STATUS:
+            response = sim.app.error_response(failure.status, "simulated fault")
+            if failure.retry_after is not None:
+                response.headers["Retry-After"] = failure.retry_after
+            return response
+        if failure is not None and failure.kind is FaultKind.HTML:
+            html = PROXY_HTML.format(status=failure.status).encode()
+            return SimResponse(status=failure.status, body=html, content_type="text/html")
+        try:
+            return sim.app.handle(request)
+        except BadRequest as exc:
+            return sim.app.error_response(400, str(exc))
+
+    def _write(self, response: SimResponse, *, truncate: bool) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.chunks is not None and not truncate:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in response.chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        body = response.body if response.body is not None else b"".join(response.chunks or ())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if truncate:
+            self.wfile.write(body[: max(1, len(body) // 2)])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    sim: SimServer
+
+
+class SimServer:
+    """A vendor simulator on a loopback port, in a background thread.
+
+    ``with SimServer(app) as sim: ... sim.base_url ...``. ``sim.faults`` switches faults on
+    and off while it runs; ``sim.count("PUT")`` counts what reached it (writes included), which
+    is how tests prove a dry run wrote nothing.
+    """
+
+    def __init__(self, app: VendorApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.faults = Faults()
+        self._server = _Server((host, port), _Handler)
+        self._server.sim = self
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self.log: collections.deque[RecordedRequest] = collections.deque(maxlen=50_000)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def host(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SimServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name=f"sim:{self.port}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def record(self, request: SimRequest, status: int | None) -> None:
+        with self._lock:
+            self._counts[request.method] += 1
+            self.log.append(RecordedRequest(request.method, request.path, status))
+
+    def count(self, *methods: str) -> int:
+        """Requests received, optionally only those with the given methods."""
+        with self._lock:
+            if not methods:
+                return sum(self._counts.values())
+            return sum(self._counts[m.upper()] for m in methods)
+
+    def writes(self) -> int:
+        """Requests that could change state: anything but GET/HEAD."""
+        with self._lock:
+            return sum(n for m, n in self._counts.items() if m not in {"GET", "HEAD"})
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self.log.clear()
+
+    def serve_until_interrupted(self) -> None:
+        """Block the calling thread until Ctrl-C; for ``python -m`` and ``mdmbridge simulate``."""
+        self.start()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+@dataclass
+class RunningSimulator:
+    """A started simulator plus the ``mdmbridge.connect`` settings that reach it."""
+
+    server: SimServer
+    settings: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def iter_json_array(items: Iterable[Any], *, batch: int = 500) -> Iterator[bytes]:
+    """Serialise a JSON array compactly in chunks, so huge listings stream from the server."""
+    yield b"["
+    first = True
+    buffer: list[str] = []
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        buffer.append(text if first else "," + text)
+        first = False
+        if len(buffer) >= batch:
+            yield "".join(buffer).encode("utf-8")
+            buffer.clear()
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
+    yield b"]"
