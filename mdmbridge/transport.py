@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -240,16 +242,11 @@ class Transport:
                         **context,
                     )
                 ) from None
-            except requests.exceptions.Timeout:
-                raise TransportError(
-                    f"{method} {self.redact(url)}: timed out (connect {self.timeouts.connect}s, "
-                    f"read {self.timeouts.read}s)",
-                    **context,
-                ) from None
             except requests.exceptions.RequestException as exc:
-                raise TransportError(
-                    f"{method} {self.redact(url)}: {_describe(exc, self.redact)}", **context
-                ) from None
+                reason = _describe(exc, self.redact)
+                if reason == "timed out":
+                    reason += f" (connect {self.timeouts.connect}s, read {self.timeouts.read}s)"
+                raise TransportError(f"{method} {self.redact(url)}: {reason}", **context) from None
         elapsed = time.monotonic() - started
         log.debug("%s %s -> %s in %.3fs", method, self.redact(url), response.status_code, elapsed)
         return self._decode(response, body, method, url)
@@ -333,19 +330,47 @@ def _looks_like_html(text: str, content_type: str) -> bool:
     return "html" in content_type or text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost urllib3 reason: requests wraps MaxRetryError(reason=...) in ConnectionError
+    even when the reason was a read timeout, so the outer class alone misleads."""
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "reason", None)
+        if (
+            not isinstance(inner, BaseException)
+            and current.args
+            and isinstance(current.args[0], BaseException)
+        ):
+            inner = current.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    return current
+
+
 def _describe(exc: requests.exceptions.RequestException, redact: Callable[[str], str]) -> str:
     """A one-line reason for a failed request, without urllib3's nested repr noise."""
-    text = str(exc)
-    for needle, reason in (
-        ("Connection refused", "connection refused"),
-        ("RemoteDisconnected", "the server closed the connection without answering"),
-        ("Connection reset", "the connection was reset"),
-        ("Connection aborted", "the connection was aborted"),
-        ("Name or service not known", "host name not found"),
-        ("nodename nor servname", "host name not found"),
-        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
-        ("Max retries exceeded", "could not connect after retries"),
-    ):
+    root = _root_cause(exc)
+    text = f"{exc} {root!r}"
+    for needle, reason in _REASONS:
         if needle in text:
             return reason
+    # Checked after the texts: urllib3's NewConnectionError ("refused") subclasses its
+    # ConnectTimeoutError, so a refused connection would otherwise read as a timeout.
+    timeouts = (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError)
+    if isinstance(exc, requests.exceptions.Timeout) or isinstance(root, timeouts):
+        return "timed out"
     return redact(excerpt(text, 160))
+
+
+_REASONS = (
+    ("Connection refused", "connection refused"),
+    ("RemoteDisconnected", "the server closed the connection without answering"),
+    ("Connection reset", "the connection was reset"),
+    ("Connection aborted", "the connection was aborted"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
+)

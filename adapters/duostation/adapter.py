@@ -190,17 +190,28 @@ class DuoStationAdapter(Adapter):
 
     def update_group(self, group_id: str, changes: Values) -> Group:
         number = int_id(group_id, "group id")
-        if "name" in changes and not (changes["name"] or "").strip():
-            raise ValidationError("group name cannot be empty", vendor=VENDOR, tenant=self.tenant)
-        # [decision] Read-modify-write: PUT the full set of writable fields so a server that
-        # treats absent keys as "clear" cannot lose data, and check lost mode on the result.
-        current = self.get_group(group_id)
-        merged = {name: getattr(current, name) for name in m.GROUP_UPDATE_KEYS} | dict(changes)
-        wire.check_lost_mode(merged)
-        self.http.request(
-            "PUT", wire.path("groups", number), json_body=m.to_wire(merged, m.GROUP_UPDATE_KEYS)
+        checked = _checked_changes(changes, "group")
+        self._read_modify_write(
+            "groups", number, self.get_group(group_id), m.GROUP_UPDATE_KEYS, checked
         )
         return self.get_group(group_id)
+
+    def _read_modify_write(
+        self,
+        resource: str,
+        number: int,
+        current: Record,
+        keys: dict[str, str],
+        changes: dict[str, Any],
+    ) -> None:
+        """[decision] PUT the full set of writable fields, current values overlaid with the
+        changes, so a server that treats absent keys as "clear" cannot lose data; and check
+        the lost-mode rule on the result, which is what the vendor will hold."""
+        merged = {name: getattr(current, name) for name in keys} | changes
+        if merged.get("group_id") is not None:
+            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
+        wire.check_lost_mode(merged)
+        self.http.request("PUT", wire.path(resource, number), json_body=m.to_wire(merged, keys))
 
     def delete_group(self, group_id: str) -> None:
         self.http.request("DELETE", wire.path("groups", int_id(group_id, "group id")))
@@ -227,14 +238,9 @@ class DuoStationAdapter(Adapter):
 
     def update_user(self, user_id: str, changes: Values) -> User:
         number = int_id(user_id, "user id")
-        if "name" in changes and not (changes["name"] or "").strip():
-            raise ValidationError("user name cannot be empty", vendor=VENDOR, tenant=self.tenant)
-        current = self.get_user(user_id)  # [decision] read-modify-write, as for groups
-        merged = {name: getattr(current, name) for name in m.USER_UPDATE_KEYS} | dict(changes)
-        if merged.get("group_id") is not None:
-            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
-        self.http.request(
-            "PUT", wire.path("users", number), json_body=m.to_wire(merged, m.USER_UPDATE_KEYS)
+        checked = _checked_changes(changes, "user")
+        self._read_modify_write(
+            "users", number, self.get_user(user_id), m.USER_UPDATE_KEYS, checked
         )
         return self.get_user(user_id)
 
@@ -299,13 +305,8 @@ class DuoStationAdapter(Adapter):
 
     def update_tag(self, tag_id: str, changes: Values) -> Tag:
         number = int_id(tag_id, "tag id")
-        if "name" in changes and not (changes["name"] or "").strip():
-            raise ValidationError("tag name cannot be empty", vendor=VENDOR, tenant=self.tenant)
-        current = self.get_tag(tag_id)
-        merged = {name: getattr(current, name) for name in m.TAG_KEYS} | dict(changes)
-        if merged.get("group_id") is not None:
-            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
-        self.http.request("PUT", wire.path("tags", number), json_body=m.to_wire(merged, m.TAG_KEYS))
+        checked = _checked_changes(changes, "tag")
+        self._read_modify_write("tags", number, self.get_tag(tag_id), m.TAG_KEYS, checked)
         return self.get_tag(tag_id)
 
     def delete_tag(self, tag_id: str) -> None:
@@ -361,6 +362,16 @@ class DuoStationAdapter(Adapter):
     def upsert_app(self, values: Values) -> App:
         body = m.to_wire(wire.app_body(dict(values)), m.APP_KEYS)
         return self.get_app(self._create("apps", body, "app"))
+
+
+def _checked_changes(changes: Values, what: str) -> dict[str, Any]:
+    """Everything about an update that can be refused locally, before the first request."""
+    checked = dict(changes)
+    if "name" in checked and not (checked["name"] or "").strip():
+        raise ValidationError(f"{what} name cannot be empty", vendor=VENDOR)
+    if checked.get("group_id") is not None:
+        checked["group_id"] = int_id(str(checked["group_id"]), "group_id")
+    return checked
 
 
 def _with_paths(groups: list[Group]) -> list[Group]:

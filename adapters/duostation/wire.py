@@ -189,10 +189,10 @@ def app_body(values: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError(
                 "app image_data must be a base64-encoded PNG image", vendor=VENDOR
             )
-    elif urllib.parse.urlsplit(str(values["image_url"])).scheme not in {"http", "https"}:
+    elif not _is_http_url(str(values["image_url"])):
         raise ValidationError("app image_url must be an http(s) URL", vendor=VENDOR)
     store_id, package_id = str(values["store_id"]), str(values["package_id"])
-    if store_code == 0 and not store_id.isdigit():
+    if store_code == 0 and not re.fullmatch(r"[0-9]+", store_id):
         raise ValidationError(
             f"app store_id must be the numeric App Store id, got {store_id!r}", vendor=VENDOR
         )
@@ -201,13 +201,16 @@ def app_body(values: dict[str, Any]) -> dict[str, Any]:
             "app store_id must equal package_id for Play store apps", vendor=VENDOR
         )
     if store_code == 2 and platform_code == 2:
-        parts = urllib.parse.urlsplit(store_id)
-        if parts.scheme not in {"http", "https"} or not parts.path.lower().endswith(
-            (".pkg", ".zip")
-        ):
+        suffix_ok = urllib.parse.urlsplit(store_id).path.lower().endswith((".pkg", ".zip"))
+        if not (_is_http_url(store_id) and suffix_ok):
             raise ValidationError(
                 "app store_id must be an http(s) URL of a .pkg or .zip file "
                 "for in-house macOS apps",
                 vendor=VENDOR,
             )
     return out
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urllib.parse.urlsplit(value.strip())
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)

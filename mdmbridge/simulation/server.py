@@ -220,7 +220,11 @@ class SimServer:
     def start(self) -> SimServer:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name=f"sim:{self.port}", daemon=True
+                # A short poll interval: stop() waits for it, and tests start hundreds of servers.
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"sim:{self.port}",
+                daemon=True,
             )
             self._thread.start()
         return self
