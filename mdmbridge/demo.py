@@ -45,22 +45,26 @@ def _summarise(mdm: mdmbridge.Client, sample: int) -> int:
     started = time.perf_counter()
     platforms: collections.Counter[str] = collections.Counter()
     shown = 0
-    print(f"   {'serial':<13} {'platform':<8} {'model':<28} {'os':<8} {'battery':>7}  name")
+    header = f"{'serial':<13} {'platform':<8} {'model':<28} {'os':<8} {'battery':>7}  name"
+    print("   " + header)
     for device in mdm.devices.list():
         platforms[device.platform.value] += 1
         if shown < sample:
             shown += 1
             battery = "" if device.battery_level is None else f"{device.battery_level}%"
+            model = (device.model or "")[:28]
             print(
-                f"   {device.serial_number or '':<13} {device.platform.value:<8} "
-                f"{(device.model or '')[:28]:<28} {device.os_version or '':<8} {battery:>7}  {device.name or ''}"
+                f"   {device.serial_number or '':<13} {device.platform.value:<8} {model:<28} "
+                f"{device.os_version or '':<8} {battery:>7}  {device.name or ''}"
             )
     elapsed = time.perf_counter() - started
     users = sum(1 for _ in mdm.users.list())
     groups = sum(1 for _ in mdm.groups.list())
     total = sum(platforms.values())
     by_platform = ", ".join(f"{name} {count}" for name, count in platforms.most_common())
-    print(f"   {total} devices ({by_platform}) read in {elapsed:.2f}s; {users} users; {groups} groups")
+    print(
+        f"   {total} devices ({by_platform}) read in {elapsed:.2f}s; {users} users; {groups} groups"
+    )
     return 0
 
 

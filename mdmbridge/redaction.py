@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MARKER = "***"
-_REDACTED_LOGGERS = ("urllib3", "requests", "mdmbridge")
+_REDACTED_LOGGERS = ("urllib3", "requests", "mdmbridge", "vcr")  # vcr: users record cassettes too
 _MIN_SECRET_LENGTH = 4  # shorter strings would shred ordinary text; refused at config time
 
 _registry_lock = threading.Lock()

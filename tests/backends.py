@@ -9,13 +9,16 @@ from typing import Any
 
 import mdmbridge
 from mdmbridge.simulation import SimServer
-
 from tests.conftest import connect_duo, connect_ez
 
 VENDORS = ("duostation", "ezmdm")
 # Ids of the right form that no seeded record has.
 MISSING_IDS = {
-    "duostation": {"group": "99999", "user": "99999", "device": "00000000-0000-4000-8000-000000000000"},
+    "duostation": {
+        "group": "99999",
+        "user": "99999",
+        "device": "00000000-0000-4000-8000-000000000000",
+    },
     "ezmdm": {k: "999999999999999999999999999999" for k in ("group", "user", "device")},
 }
 
@@ -37,7 +40,11 @@ class Backend:
         return MISSING_IDS[self.vendor][kind]
 
     def bad_credentials(self) -> dict[str, Any]:
-        return {"password": "wrong-password"} if self.vendor == "duostation" else {"api_key": "WRONGKEY123456"}
+        return (
+            {"password": "wrong-password"}
+            if self.vendor == "duostation"
+            else {"api_key": "WRONGKEY123456"}
+        )
 
     def commands_seen(self) -> list[tuple[str, str]]:
         """(device id, command) pairs the simulator accepted, in vendor-neutral form."""
@@ -46,7 +53,9 @@ class Backend:
         return [(device, "push") for device in self.app.pushes]
 
 
-def start_backend(vendor: str, duo_sim: Callable[..., SimServer], ez_sim: Callable[..., SimServer], **kw: Any) -> Backend:
+def start_backend(
+    vendor: str, duo_sim: Callable[..., SimServer], ez_sim: Callable[..., SimServer], **kw: Any
+) -> Backend:
     if vendor == "duostation":
         return Backend(vendor, duo_sim(**kw), connect_duo)
     return Backend(vendor, ez_sim(**kw), connect_ez)

@@ -13,12 +13,12 @@ import pytest
 # Hermetic runs: no third-party adapter from the environment sneaks in.
 os.environ.setdefault("MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD", "1")
 
-import mdmbridge  # noqa: E402
-from mdmbridge.simulation import SimServer  # noqa: E402
-from mdmbridge_duostation.simulator import start_simulator as start_duo  # noqa: E402
-from mdmbridge_ezmdm.simulator import start_simulator as start_ez  # noqa: E402
+from mdmbridge_duostation.simulator import start_simulator as start_duo
+from mdmbridge_ezmdm.simulator import start_simulator as start_ez
 
-from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY, LEAKS  # noqa: E402
+import mdmbridge
+from mdmbridge.simulation import SimServer
+from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY, LEAKS
 
 # Fast retries in tests: the behaviour is the same, the waits are shorter.
 FAST = {"retries": 3, "connect_timeout_s": 2.0, "read_timeout_s": 5.0}

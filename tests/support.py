@@ -35,7 +35,9 @@ class LeakRecorder:
         return handler
 
     @contextlib.contextmanager
-    def raises(self, error: type[BaseException], match: str | None = None) -> Iterator[pytest.ExceptionInfo[BaseException]]:
+    def raises(
+        self, error: type[BaseException], match: str | None = None
+    ) -> Iterator[pytest.ExceptionInfo[BaseException]]:
         """``pytest.raises`` that also records the error's str, repr and full traceback."""
         with pytest.raises(error, match=match) as info:
             yield info

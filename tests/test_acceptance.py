@@ -21,7 +21,11 @@ TRICKY = 'Åsa Öberg & Co = "100%" + a+b ?x=1#frag'
 
 
 @pytest.fixture(params=VENDORS)
-def backend(request: pytest.FixtureRequest, duo_sim: Callable[..., SimServer], ez_sim: Callable[..., SimServer]) -> Backend:
+def backend(
+    request: pytest.FixtureRequest,
+    duo_sim: Callable[..., SimServer],
+    ez_sim: Callable[..., SimServer],
+) -> Backend:
     return start_backend(request.param, duo_sim, ez_sim, devices=30)
 
 
@@ -56,7 +60,11 @@ def test_get_matches_list(mdm: mdmbridge.Client) -> None:
 
 
 def test_missing_ids_are_not_found(backend: Backend, mdm: mdmbridge.Client) -> None:
-    for kind, getter in (("group", mdm.groups.get), ("user", mdm.users.get), ("device", mdm.devices.get)):
+    for kind, getter in (
+        ("group", mdm.groups.get),
+        ("user", mdm.users.get),
+        ("device", mdm.devices.get),
+    ):
         with raises(mdmbridge.NotFound):
             getter(backend.missing(kind))
 
@@ -78,10 +86,21 @@ def test_group_create_update_roundtrip(mdm: mdmbridge.Client) -> None:
 
 def test_user_create_update_and_group_listing(mdm: mdmbridge.Client) -> None:
     group = mdm.groups.create(name="Göteborg Fält")
-    user = mdm.users.create(name=TRICKY, email="asa.oberg+test@example.se", phone="+46 70 123 45 67", group_id=group.id)
-    assert (user.name, user.email, user.phone, user.group_id) == (TRICKY, "asa.oberg+test@example.se", "+46 70 123 45 67", group.id)
+    user = mdm.users.create(
+        name=TRICKY, email="asa.oberg+test@example.se", phone="+46 70 123 45 67", group_id=group.id
+    )
+    assert (user.name, user.email, user.phone, user.group_id) == (
+        TRICKY,
+        "asa.oberg+test@example.se",
+        "+46 70 123 45 67",
+        group.id,
+    )
     updated = mdm.users.update(user.id, email="ny@example.se")
-    assert updated.email == "ny@example.se" and updated.name == TRICKY and updated.phone == "+46 70 123 45 67"
+    assert (
+        updated.email == "ny@example.se"
+        and updated.name == TRICKY
+        and updated.phone == "+46 70 123 45 67"
+    )
     assert [u.id for u in mdm.users.list(group_id=group.id)] == [user.id]
 
 
@@ -122,8 +141,15 @@ PROBES: dict[C, Callable[[mdmbridge.Client, dict[str, str]], Any]] = {
     C.GROUP_TAGS: lambda m, ids: m.group_tags.link(group_id="0", tag_id="1"),
     C.APPS_READ: lambda m, ids: list(m.apps.list()),
     C.APPS_WRITE: lambda m, ids: m.apps.upsert(
-        name="A", company="B", package_id="se.a", version_text="1", platform="android", size=1,
-        store="play", store_id="se.a", image_url="https://x.se/a.png",
+        name="A",
+        company="B",
+        package_id="se.a",
+        version_text="1",
+        platform="android",
+        size=1,
+        store="play",
+        store_id="se.a",
+        image_url="https://x.se/a.png",
     ),
     C.COMMAND_LOCK: lambda m, ids: m.devices.lock(ids["device"]),
     C.COMMAND_WIPE: lambda m, ids: m.devices.wipe(ids["device"]),
@@ -135,12 +161,17 @@ PROBES: dict[C, Callable[[mdmbridge.Client, dict[str, str]], Any]] = {
 
 
 @pytest.mark.parametrize("capability", list(PROBES), ids=lambda c: c.value)
-def test_missing_capability_is_refused_locally(backend: Backend, mdm: mdmbridge.Client, capability: C) -> None:
+def test_missing_capability_is_refused_locally(
+    backend: Backend, mdm: mdmbridge.Client, capability: C
+) -> None:
     if capability in mdm.capabilities:
         assert mdm.supports(capability)
         return  # covered by the vendor's own suite; here we prove the refusals
-    ids = {"group": next(iter(mdm.groups.list())).id, "user": next(iter(mdm.users.list())).id,
-           "device": next(iter(mdm.devices.list())).id}
+    ids = {
+        "group": next(iter(mdm.groups.list())).id,
+        "user": next(iter(mdm.users.list())).id,
+        "device": next(iter(mdm.devices.list())).id,
+    }
     backend.server.reset_counts()
     with raises(mdmbridge.UnsupportedOperation, match=backend.vendor):
         PROBES[capability](mdm, ids)
@@ -149,15 +180,26 @@ def test_missing_capability_is_refused_locally(backend: Backend, mdm: mdmbridge.
 
 def test_every_capability_has_a_probe_or_an_acceptance_test() -> None:
     covered = set(PROBES) | {
-        C.GROUPS_READ, C.GROUPS_WRITE, C.USERS_READ, C.USERS_WRITE, C.DEVICES_READ,
-        C.DEVICES_ASSIGN_USER, C.COMMAND_REFRESH,
+        C.GROUPS_READ,
+        C.GROUPS_WRITE,
+        C.USERS_READ,
+        C.USERS_WRITE,
+        C.DEVICES_READ,
+        C.DEVICES_ASSIGN_USER,
+        C.COMMAND_REFRESH,
     }
     assert covered == set(C)
 
 
 def test_unsupported_filter_is_refused_locally(backend: Backend, mdm: mdmbridge.Client) -> None:
     if backend.vendor != "ezmdm":
-        assert set(mdm.adapter.list_filters["users"]) >= {"email", "phone", "account", "group_id", "tag_id"}
+        assert set(mdm.adapter.list_filters["users"]) >= {
+            "email",
+            "phone",
+            "account",
+            "group_id",
+            "tag_id",
+        }
         return
     backend.server.reset_counts()
     with raises(mdmbridge.UnsupportedOperation, match="cannot filter users by email"):

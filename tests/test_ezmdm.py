@@ -35,7 +35,9 @@ def mdm(server: SimServer) -> mdmbridge.Client:
     return connect_ez(server)
 
 
-@pytest.mark.parametrize("name", ["a&b=c+d é Åsa Öberg", "100% = sant & falskt", "  leading and trailing  ", "x" * 300])
+@pytest.mark.parametrize(
+    "name", ["a&b=c+d é Åsa Öberg", "100% = sant & falskt", "  leading and trailing  ", "x" * 300]
+)
 def test_form_values_round_trip_exactly(mdm: mdmbridge.Client, name: str) -> None:
     group = mdm.groups.create(name=name)
     assert mdm.groups.get(group.id).name == name
@@ -88,10 +90,14 @@ def test_users_of_group_and_devices_of_user(server: SimServer, mdm: mdmbridge.Cl
     users = list(mdm.users.list())
     devices = list(mdm.devices.list())
     owner = next(u for u in users if any(d.user_id == u.id for d in devices))
-    assert {d.id for d in mdm.devices.list(user_id=owner.id)} == {d.id for d in devices if d.user_id == owner.id}
+    assert {d.id for d in mdm.devices.list(user_id=owner.id)} == {
+        d.id for d in devices if d.user_id == owner.id
+    }
     group_id = owner.group_id
     assert group_id is not None
-    assert {u.id for u in mdm.users.list(group_id=group_id)} == {u.id for u in users if u.group_id == group_id}
+    assert {u.id for u in mdm.users.list(group_id=group_id)} == {
+        u.id for u in users if u.group_id == group_id
+    }
 
 
 def test_locations_of_a_device(server: SimServer, mdm: mdmbridge.Client) -> None:
@@ -118,7 +124,9 @@ def test_rename_device(mdm: mdmbridge.Client) -> None:
     assert mdm.devices.rename(device.id, "Bob's iPhone").name == "Bob's iPhone"
 
 
-def test_fields_ezmdm_cannot_hold_are_refused_locally(server: SimServer, mdm: mdmbridge.Client) -> None:
+def test_fields_ezmdm_cannot_hold_are_refused_locally(
+    server: SimServer, mdm: mdmbridge.Client
+) -> None:
     server.reset_counts()
     with raises(mdmbridge.ValidationError, match="cannot hold company"):
         mdm.users.create(name="Nils", company="Ångström AB")
@@ -128,7 +136,9 @@ def test_fields_ezmdm_cannot_hold_are_refused_locally(server: SimServer, mdm: md
 
 
 @pytest.mark.parametrize("bad_id", ["../group", "a b", "", "x" * 200, "ab/cd", "ab?c"])
-def test_malformed_ids_are_refused_before_any_request(server: SimServer, mdm: mdmbridge.Client, bad_id: str) -> None:
+def test_malformed_ids_are_refused_before_any_request(
+    server: SimServer, mdm: mdmbridge.Client, bad_id: str
+) -> None:
     server.reset_counts()
     with raises(mdmbridge.ValidationError):
         mdm.devices.get(bad_id)
@@ -153,15 +163,23 @@ def test_bad_settings_are_one_line_config_errors(settings: dict[str, object], me
 
 
 def test_repr_of_client_and_settings_hide_the_key(server: SimServer, mdm: mdmbridge.Client) -> None:
-    texts = [repr(mdm), repr(mdm.adapter), repr(mdm.adapter.settings), str(mdm.adapter.settings), repr(mdm.adapter.http)]  # type: ignore[attr-defined]
+    texts = [
+        repr(mdm),
+        repr(mdm.adapter),
+        repr(mdm.adapter.settings),
+        str(mdm.adapter.settings),
+        repr(mdm.adapter.http),
+    ]  # type: ignore[attr-defined]
     assert all(EZ_KEY not in text for text in texts)
 
 
 def test_zz_the_key_never_leaked(caplog: pytest.LogCaptureFixture, mdm: mdmbridge.Client) -> None:
     """Runs last in this module: everything logged or raised so far is free of the key."""
     list(mdm.devices.list())  # make sure at least one request line was logged in this test too
-    lines = LEAKS.lines + [caplog.text]
-    assert any("/api/v1/***/device" in line for line in lines), "urllib3 request lines were not captured"
+    lines = [*LEAKS.lines, caplog.text]
+    assert any("/api/v1/***/device" in line for line in lines), (
+        "urllib3 request lines were not captured"
+    )
     assert len(LEAKS.exceptions) >= 20
     for text in lines + LEAKS.exceptions:
         assert EZ_KEY not in text

@@ -16,7 +16,9 @@ from tests.conftest import connect_ez
 from tests.support import raises
 
 
-def empty_fleet_with_groups(ez_sim: Callable[..., SimServer], count: int) -> tuple[SimServer, mdmbridge.Client]:
+def empty_fleet_with_groups(
+    ez_sim: Callable[..., SimServer], count: int
+) -> tuple[SimServer, mdmbridge.Client]:
     server = ez_sim(devices=0)
     mdm = connect_ez(server)
     for index in range(count):
@@ -36,7 +38,9 @@ def test_exact_counts_at_every_page_boundary(ez_sim: Callable[..., SimServer], c
     assert server.app.list_requests == pages  # never asks for more than the server has
 
 
-def test_ten_thousand_devices_in_order_with_concurrent_pages(ez_sim: Callable[..., SimServer]) -> None:
+def test_ten_thousand_devices_in_order_with_concurrent_pages(
+    ez_sim: Callable[..., SimServer],
+) -> None:
     server = ez_sim(devices=10_000)
     expected = server.app.ids("device")
     mdm = connect_ez(server, page_concurrency=8)
@@ -96,7 +100,9 @@ def test_total_drift_once_is_refetched_twice_is_refused(ez_sim: Callable[..., Si
 
 
 @pytest.mark.parametrize("fault", ["drop", "truncate"])
-def test_page_dropped_or_cut_off_mid_listing_is_fetched_again(ez_sim: Callable[..., SimServer], fault: str) -> None:
+def test_page_dropped_or_cut_off_mid_listing_is_fetched_again(
+    ez_sim: Callable[..., SimServer], fault: str
+) -> None:
     server = ez_sim(devices=253)
     server.faults.add(fault, methods=["GET"], path="/device$", after=1, times=1)  # the 2nd page
     ids = [d.id for d in connect_ez(server, page_concurrency=1).devices.list()]
@@ -124,7 +130,9 @@ def test_listing_is_lazy(ez_sim: Callable[..., SimServer]) -> None:
 # The paging mechanism itself, on plain functions (no HTTP).
 
 
-def fetcher(items: list[int], *, total: Callable[[int], int] | None = None, clamp: int | None = None) -> Callable[[int, int], Page[int]]:
+def fetcher(
+    items: list[int], *, total: Callable[[int], int] | None = None, clamp: int | None = None
+) -> Callable[[int, int], Page[int]]:
     def fetch(page: int, limit: int) -> Page[int]:
         size = min(limit, clamp) if clamp else limit
         chunk = items[(page - 1) * size : page * size]

@@ -17,7 +17,11 @@ from tests.support import DUO_PASSWORD, EZ_KEY, raises
 
 
 @pytest.fixture(params=VENDORS)
-def backend(request: pytest.FixtureRequest, duo_sim: Callable[..., SimServer], ez_sim: Callable[..., SimServer]) -> Backend:
+def backend(
+    request: pytest.FixtureRequest,
+    duo_sim: Callable[..., SimServer],
+    ez_sim: Callable[..., SimServer],
+) -> Backend:
     return start_backend(request.param, duo_sim, ez_sim, devices=5)
 
 
@@ -85,7 +89,9 @@ class TestErrorsAfterRetries:
     def test_proxy_html_page_is_vendor_server_error_with_excerpt(self, backend: Backend) -> None:
         backend.server.faults.add("html", status=502, times=None)
         with raises(mdmbridge.VendorServerError, match="HTML page") as info:
-            backend.connect(retries=0).groups.get("1" if backend.vendor == "duostation" else "1" * 30)
+            backend.connect(retries=0).groups.get(
+                "1" if backend.vendor == "duostation" else "1" * 30
+            )
         assert "502 Bad Gateway" in str(info.value)
         assert_clean(info.value)
 
@@ -120,7 +126,9 @@ class TestWritesAreNeverResent:
         assert_clean(info.value)
 
     def test_write_answered_429_is_not_retried(self, backend: Backend) -> None:
-        backend.server.faults.add("status", status=429, retry_after=0, methods=["POST", "PUT"], times=1)
+        backend.server.faults.add(
+            "status", status=429, retry_after=0, methods=["POST", "PUT"], times=1
+        )
         with raises(mdmbridge.RateLimited):
             write_once(backend.connect())
         assert backend.server.writes() == 1
@@ -170,7 +178,9 @@ def test_html_with_200_status_is_malformed_response(duo_sim: Callable[..., SimSe
     server = duo_sim(devices=1)
     original = server.app.handle
     server.app.handle = lambda request: SimResponse(  # the simulator serves a login page
-        status=200, body=b"<!DOCTYPE html><html><title>Sign in</title></html>", content_type="text/html"
+        status=200,
+        body=b"<!DOCTYPE html><html><title>Sign in</title></html>",
+        content_type="text/html",
     )
     try:
         with raises(mdmbridge.MalformedResponse, match="HTML page") as info:
