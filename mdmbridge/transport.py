@@ -23,10 +23,11 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import ijson  # type: ignore[import-untyped]
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
@@ -216,6 +217,85 @@ class Transport:
                 )
                 time.sleep(delay)
 
+    def stream_array(
+        self, path: str, *, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[Any]:
+        """GET a JSON array and yield its items as they arrive.
+
+        For vendors without paging (DuoSTATION answers a whole fleet in one body): a
+        200,000-device listing never exists in memory at once. Failures before the first
+        item are retried like any GET; a body cut off after items were yielded cannot be
+        resumed safely (the list may have changed), so it raises ``MalformedResponse``.
+        """
+        url = self.base_url + path
+        kwargs: dict[str, Any] = {
+            "params": params,
+            "timeout": (self.timeouts.connect, self.timeouts.read),
+            "stream": True,
+        }
+        attempt = 0
+        while True:
+            yielded = 0
+            try:
+                for item in self._stream_once(url, kwargs):
+                    yielded += 1
+                    yield item
+                return
+            except _BodyCutOff as cut:
+                attempt += 1
+                if yielded or attempt > self.retry.attempts:
+                    raise cut.error from None
+                time.sleep(self.retry.sleep_before(attempt))
+
+    def _stream_once(self, url: str, kwargs: dict[str, Any]) -> Iterator[Any]:
+        context = self._context("GET", url)
+        cut_off = MalformedResponse(
+            f"GET {self.redact(url)}: the response body was cut off", **context
+        )
+        with self._slots:
+            try:
+                response = self._session.request("GET", url, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                raise TransportError(
+                    f"GET {self.redact(url)}: {_describe(exc, self.redact)}", **context
+                ) from None
+            with response:
+                log.debug("GET %s -> %s (streaming)", self.redact(url), response.status_code)
+                reader = _BodyReader(response)
+                try:
+                    first = reader.first_byte()
+                    if not (200 <= response.status_code < 300) or first != b"[":
+                        result = self._decode(
+                            response, reader.read(), "GET", url
+                        )  # raises on non-2xx
+                        got = "an empty body" if result.data is None else type(result.data).__name__
+                        raise MalformedResponse(
+                            f"GET {self.redact(url)}: expected a JSON array, got {got}",
+                            body=self.redact(result.text),
+                            **context,
+                        )
+                    yield from ijson.items(reader, "item", use_float=True)
+                except ijson.JSONError as exc:
+                    # A body cut off in transit surfaces as urllib3's ProtocolError (below);
+                    # a JSON error on a body that arrived whole is the vendor's bad JSON.
+                    raise MalformedResponse(
+                        f"GET {self.redact(url)}: the body is not valid JSON "
+                        f"({excerpt(str(exc), 80)})",
+                        **context,
+                    ) from None
+                except urllib3.exceptions.ReadTimeoutError:
+                    raise TransportError(
+                        f"GET {self.redact(url)}: timed out reading the body "
+                        f"(read {self.timeouts.read}s)",
+                        **context,
+                    ) from None
+                except (
+                    urllib3.exceptions.ProtocolError,
+                    requests.exceptions.RequestException,
+                    OSError,
+                ):
+                    raise _BodyCutOff(cut_off) from None
+
     def _context(self, method: str, url: str) -> dict[str, Any]:
         return {
             "vendor": self.vendor,
@@ -318,6 +398,33 @@ class Transport:
             body=self.redact(text) if text else None,
             **context,
         )
+
+
+class _BodyReader:
+    """File-like view of a streamed body for ijson, able to look at its first byte first."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._raw = response.raw
+        self._raw.decode_content = True
+        self._buffer = b""
+
+    def first_byte(self) -> bytes:
+        while True:
+            stripped = self._buffer.lstrip()
+            if stripped:
+                return stripped[:1]
+            chunk = self._raw.read(8192)
+            if not chunk:
+                return b""
+            self._buffer += chunk
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes the stream's type with read(0)
+            return b""
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            return data
+        return bytes(self._raw.read(None if size < 0 else size) or b"")
 
 
 class _BodyCutOff(Exception):

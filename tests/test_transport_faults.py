@@ -188,3 +188,54 @@ def test_html_with_200_status_is_malformed_response(duo_sim: Callable[..., SimSe
         assert_clean(info.value)
     finally:
         server.app.handle = original
+
+
+class TestStreamedArrays:
+    """DuoSTATION answers whole fleets in one body, read item by item (no paging to lean on)."""
+
+    def test_body_cut_off_mid_stream_raises_instead_of_a_short_list(
+        self, duo_sim: Callable[..., SimServer]
+    ) -> None:
+        from tests.conftest import connect_duo
+
+        server = duo_sim(devices=3000)  # ~1.4 MB body: items are yielded before the cut arrives
+        server.faults.add("truncate", methods=["GET"], path="/api/devices$", times=1)
+        received = 0
+        with raises(mdmbridge.MalformedResponse, match="cut off") as info:
+            for _ in connect_duo(server).devices.list():
+                received += 1
+        assert 0 < received < 3000
+        assert_clean(info.value)
+
+    def test_object_where_an_array_belongs_is_malformed(
+        self, duo_sim: Callable[..., SimServer]
+    ) -> None:
+        from mdmbridge.simulation import SimResponse
+        from tests.conftest import connect_duo
+
+        server = duo_sim(devices=1)
+        original = server.app.handle
+        server.app.handle = lambda request: SimResponse.json({"Message": "maintenance"})
+        try:
+            with raises(mdmbridge.MalformedResponse, match="expected a JSON array, got dict"):
+                list(connect_duo(server).devices.list())
+            server.app.handle = lambda request: SimResponse(status=200, body=b"")
+            with raises(mdmbridge.MalformedResponse, match="got an empty body"):
+                list(connect_duo(server).users.list())
+            server.app.handle = lambda request: SimResponse(
+                status=200, body=b'[{"Id":1,"Name":"a"},{"Id":2,,}]'
+            )
+            with raises(mdmbridge.MalformedResponse, match="not valid JSON"):
+                list(connect_duo(server).tags.list())
+        finally:
+            server.app.handle = original
+
+    def test_error_status_while_streaming_maps_like_any_other(
+        self, duo_sim: Callable[..., SimServer]
+    ) -> None:
+        from tests.conftest import connect_duo
+
+        server = duo_sim(devices=1)
+        server.faults.add("status", status=404, methods=["GET"], times=1)
+        with raises(mdmbridge.NotFound):
+            list(connect_duo(server).devices.list())

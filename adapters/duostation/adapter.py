@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from mdmbridge.adapter import Adapter, Values
 from mdmbridge.capabilities import Capability
-from mdmbridge.errors import MalformedResponse, NotFound, ValidationError
+from mdmbridge.errors import NotFound, ValidationError
 from mdmbridge.mapping import FieldTable, build
 from mdmbridge.models import (
     App,
@@ -128,17 +128,12 @@ class DuoStationAdapter(Adapter):
     def _get(self, *segments: str | int, params: Mapping[str, str | int] | None = None) -> Any:
         return self.http.request("GET", wire.path(*segments), params=params).data
 
-    def _list(
+    def _stream(
         self, model: type[R], table: FieldTable, resource: str, params: dict[str, str | int]
-    ) -> list[R]:
-        data = self._get(resource, params=params or None)
-        if not isinstance(data, list):
-            raise MalformedResponse(
-                f"GET /api/{resource}: expected an array, got {type(data).__name__}",
-                vendor=VENDOR,
-                tenant=self.tenant,
-            )
-        return [self._build(model, table, item) for item in data]
+    ) -> Iterator[R]:
+        """DuoSTATION has no paging: the whole array comes in one body, read item by item."""
+        for item in self.http.stream_array(wire.path(resource), params=params or None):
+            yield self._build(model, table, item)
 
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))
@@ -164,7 +159,9 @@ class DuoStationAdapter(Adapter):
                 lambda: self._group_by_path(str(filters["path"]), filters.get("number"))
             )
         params = self._params(filters, m.GROUP_FILTERS, {})
-        return single_page(lambda: _with_paths(self._list(Group, m.GROUP, "groups", params)))
+        return single_page(
+            lambda: _with_paths(list(self._stream(Group, m.GROUP, "groups", params)))
+        )
 
     def _group_by_path(self, group_path: str, number: Any) -> list[Group]:
         """``?path=`` returns one object; no match is an empty listing, several a Conflict."""
@@ -224,7 +221,7 @@ class DuoStationAdapter(Adapter):
             "tag_id": lambda v: int_id(v, "tag_id"),
         }
         params = self._params(filters, m.USER_FILTERS, checks)
-        return single_page(lambda: self._list(User, m.USER, "users", params))
+        return self._stream(User, m.USER, "users", params)
 
     def get_user(self, user_id: str) -> User:
         return self._one(User, m.USER, "users", int_id(user_id, "user id"))
@@ -256,7 +253,7 @@ class DuoStationAdapter(Adapter):
             "tag_id": lambda v: int_id(v, "tag_id"),
         }
         params = self._params(filters, m.DEVICE_FILTERS, checks)
-        return single_page(lambda: self._list(Device, m.DEVICE, "devices", params))
+        return self._stream(Device, m.DEVICE, "devices", params)
 
     def get_device(self, device_id: str) -> Device:
         return self._one(Device, m.DEVICE, "devices", device_guid(device_id))
@@ -291,7 +288,7 @@ class DuoStationAdapter(Adapter):
     # tags ----------------------------------------------------------------------------------
 
     def list_tags(self, filters: Values) -> Iterator[Tag]:
-        return single_page(lambda: self._list(Tag, m.TAG, "tags", {}))
+        return self._stream(Tag, m.TAG, "tags", {})
 
     def get_tag(self, tag_id: str) -> Tag:
         return self._one(Tag, m.TAG, "tags", int_id(tag_id, "tag id"))
@@ -316,17 +313,10 @@ class DuoStationAdapter(Adapter):
         resource, table, _ = _LINKS[target]
         checks = {"device_id": device_guid, "user_id": lambda v: int_id(v, "user_id")}
         params = self._params(filters, _LINK_FILTERS[target], checks)
-        return single_page(lambda: self._links(target, table, resource, params))
-
-    def _links(
-        self, target: TagTarget, table: FieldTable, resource: str, params: dict[str, str | int]
-    ) -> list[TagLink]:
-        data = self._get(resource, params=params or None)
-        if not isinstance(data, list):
-            raise MalformedResponse(
-                f"GET /api/{resource}: expected an array", vendor=VENDOR, tenant=self.tenant
-            )
-        return [self._link_record(target, table, item) for item in data]
+        return (
+            self._link_record(target, table, item)
+            for item in self.http.stream_array(wire.path(resource), params=params or None)
+        )
 
     def _link_record(self, target: TagTarget, table: FieldTable, payload: Any) -> TagLink:
         return build(
@@ -354,7 +344,7 @@ class DuoStationAdapter(Adapter):
     # apps ----------------------------------------------------------------------------------
 
     def list_apps(self, filters: Values) -> Iterator[App]:
-        return single_page(lambda: self._list(App, m.APP, "apps", {}))
+        return self._stream(App, m.APP, "apps", {})
 
     def get_app(self, app_id: str) -> App:
         return self._one(App, m.APP, "apps", int_id(app_id, "app id"))
