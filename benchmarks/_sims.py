@@ -25,12 +25,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def simulator(vendor: str, *, devices: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[dict[str, str]]:
+def simulator(
+    vendor: str, *, devices: int, latency_ms: float = 0.0, seed: int = 1
+) -> Iterator[dict[str, str]]:
     """Start ``vendor``'s simulator in a subprocess; yield the connect() settings."""
     port = free_port()
     creds = CREDENTIALS[vendor]
-    args = [sys.executable, "-m", MODULES[vendor], "--port", str(port), "--devices", str(devices),
-            "--seed", str(seed), "--latency-ms", str(latency_ms)]
+    args = [
+        sys.executable,
+        "-m",
+        MODULES[vendor],
+        "--port",
+        str(port),
+        "--devices",
+        str(devices),
+        "--seed",
+        str(seed),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     for key, value in creds.items():
         args += [f"--{key.replace('_', '-')}", value]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sims import simulator  # noqa: E402
+from _sims import simulator
 
 
 def child(vendor: str, settings: dict[str, str], concurrency: int) -> None:
@@ -36,7 +36,9 @@ def child(vendor: str, settings: dict[str, str], concurrency: int) -> None:
 def measure(vendor: str, settings: dict[str, str], concurrency: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", vendor, json.dumps(settings), str(concurrency)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -55,11 +57,14 @@ def main() -> int:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"latency {args.latency_ms:g} ms a request; each row a fresh client process")
-    print(f"{'vendor':<11} {'devices':>8} {'pages in flight':>15} {'seconds':>8} {'devices/s':>10} {'peak RSS MB':>12}")
+    print(
+        f"{'vendor':<11} {'devices':>8} {'pages in flight':>15} {'seconds':>8} "
+        f"{'devices/s':>10} {'peak RSS MB':>12}"
+    )
     for vendor in args.vendors.split(","):
         for size in sizes:
             with simulator(vendor, devices=size, latency_ms=args.latency_ms) as settings:
-                for concurrency in ([1, 4, 8] if vendor == "ezmdm" else [1]):
+                for concurrency in [1, 4, 8] if vendor == "ezmdm" else [1]:
                     r = measure(vendor, settings, concurrency)
                     assert r["count"] == size, f"listed {r['count']} of {size}"
                     print(
