@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m mdmbridge.demo
+	$(BIN)/mdmbridge demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -81,8 +81,16 @@ class Adapter:
         """Release connections; the client calls it on close."""
 
     @classmethod
-    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
-        """Start this vendor's simulator on loopback, seeded with ``devices`` devices.
+    def start_simulator(
+        cls,
+        *,
+        devices: int = 0,
+        seed: int = 1,
+        port: int = 0,
+        credentials: Mapping[str, str] | None = None,
+    ) -> RunningSimulator:
+        """Start this vendor's simulator on loopback, seeded with ``devices`` devices;
+        ``credentials`` overrides the ones it accepts (keys as in its connect settings).
 
         Returns the running server and the ``connect()`` settings that reach it, so the
         demo, ``mdmbridge simulate`` and the benchmarks work for any adapter that has one.

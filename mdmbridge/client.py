@@ -12,7 +12,7 @@ from typing import Any, Final, TypeVar
 
 import pydantic
 
-from mdmbridge.adapter import Adapter
+from mdmbridge.adapter import Adapter, AdapterSettings
 from mdmbridge.capabilities import COMMAND_CAPABILITY, Capability
 from mdmbridge.errors import ConfigError, UnsupportedOperation, ValidationError
 from mdmbridge.models import (
@@ -553,11 +553,7 @@ def connect(
     and an unknown or malformed one is a ``ConfigError`` naming it. ``read_only=True``
     makes the transport refuse every write before it is sent (dry runs).
     """
-    available = registered_adapters()
-    adapter_class = available.get(vendor)
-    if adapter_class is None:
-        known = ", ".join(available) or "none"
-        raise ConfigError(f"unknown vendor {vendor!r} (installed adapters: {known})", tenant=tenant)
+    adapter_class = _adapter_class(vendor, tenant)
     try:
         parsed = adapter_class.settings_model(**settings)
     except pydantic.ValidationError as exc:
@@ -565,6 +561,22 @@ def connect(
             f"{vendor} settings: {settings_error(exc)}", vendor=vendor, tenant=tenant
         ) from None
     return Client(adapter_class(parsed, tenant=tenant, read_only=read_only))
+
+
+def open_client(
+    vendor: str, settings: AdapterSettings, *, tenant: str, read_only: bool = False
+) -> Client:
+    """Like :func:`connect`, for settings already validated (a tenants file)."""
+    return Client(_adapter_class(vendor, tenant)(settings, tenant=tenant, read_only=read_only))
+
+
+def _adapter_class(vendor: str, tenant: str) -> type[Adapter]:
+    available = registered_adapters()
+    adapter_class = available.get(vendor)
+    if adapter_class is None:
+        known = ", ".join(available) or "none"
+        raise ConfigError(f"unknown vendor {vendor!r} (installed adapters: {known})", tenant=tenant)
+    return adapter_class
 
 
 def settings_error(exc: pydantic.ValidationError) -> str:

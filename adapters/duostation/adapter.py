@@ -24,7 +24,7 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import single_page
-from mdmbridge.simulation import RunningSimulator
+from mdmbridge.simulation import RunningSimulator, pick_credentials
 from mdmbridge.transport import Transport
 
 from . import mapping as m
@@ -110,15 +110,21 @@ class DuoStationAdapter(Adapter):
         self.http.close()
 
     @classmethod
-    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
+    def start_simulator(
+        cls,
+        *,
+        devices: int = 0,
+        seed: int = 1,
+        port: int = 0,
+        credentials: Mapping[str, str] | None = None,
+    ) -> RunningSimulator:
         from .simulator import start_simulator
 
-        username, password = "api", "duo-demo-password"
-        server = start_simulator(
-            devices=devices, seed=seed, port=port, username=username, password=password
+        creds = pick_credentials(
+            VENDOR, credentials, {"username": "api", "password": "duo-demo-password"}
         )
-        settings = {"base_url": server.base_url, "username": username, "password": password}
-        return RunningSimulator(server, settings)
+        server = start_simulator(devices=devices, seed=seed, port=port, **creds)
+        return RunningSimulator(server, {"base_url": server.base_url, **creds})
 
     # plumbing ------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,7 +21,7 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import Page, paginate
-from mdmbridge.simulation import RunningSimulator
+from mdmbridge.simulation import RunningSimulator, pick_credentials
 from mdmbridge.transport import Transport
 
 from . import mapping as m
@@ -75,12 +75,19 @@ class EzmdmAdapter(Adapter):
         self.http.close()
 
     @classmethod
-    def start_simulator(cls, *, devices: int = 0, seed: int = 1, port: int = 0) -> RunningSimulator:
+    def start_simulator(
+        cls,
+        *,
+        devices: int = 0,
+        seed: int = 1,
+        port: int = 0,
+        credentials: Mapping[str, str] | None = None,
+    ) -> RunningSimulator:
         from .simulator import start_simulator
 
-        api_key = "ez-demo-key"
-        server = start_simulator(devices=devices, seed=seed, port=port, api_key=api_key)
-        return RunningSimulator(server, {"base_url": server.base_url, "api_key": api_key})
+        creds = pick_credentials(VENDOR, credentials, {"api_key": "ez-demo-key"})
+        server = start_simulator(devices=devices, seed=seed, port=port, api_key=creds["api_key"])
+        return RunningSimulator(server, {"base_url": server.base_url, **creds})
 
     # plumbing ------------------------------------------------------------------------------
 

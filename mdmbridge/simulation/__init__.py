@@ -12,6 +12,7 @@ from mdmbridge.simulation.server import (
     SimResponse,
     SimServer,
     VendorApp,
+    pick_credentials,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "SimResponse",
     "SimServer",
     "VendorApp",
+    "pick_credentials",
 ]

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -274,6 +274,19 @@ class SimServer:
             pass
         finally:
             self.stop()
+
+
+def pick_credentials(
+    vendor: str, given: Mapping[str, str] | None, defaults: dict[str, str]
+) -> dict[str, str]:
+    """The simulator's credentials: ``defaults`` overridden by ``given``, unknown keys refused."""
+    from mdmbridge.errors import ConfigError
+
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ConfigError(f"the {vendor} simulator takes {', '.join(defaults)}, not {unknown[0]}")
+    return defaults | given
 
 
 @dataclass

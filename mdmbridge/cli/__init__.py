@@ -1,0 +1,70 @@
+"""The ``mdmbridge`` command. Thin over the library: parsing, output, exit codes.
+
+Exit codes: 0 all good; 1 some tenants or items failed (the rest still done); 2 usage or
+configuration error; 3 authentication failed. ``MDMError`` becomes one line on stderr here
+and only here; ``-v`` adds DEBUG logs (secrets redacted) and tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+
+from mdmbridge.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, exit_code_for
+from mdmbridge.errors import MDMError
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mdmbridge.cli.app import make_cli
+
+    cli = make_cli()
+    verbose = _verbose(argv if argv is not None else sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="mdmbridge", standalone_mode=False)
+    except MDMError as error:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"mdmbridge: error: {error}", err=True)
+        return exit_code_for(error)
+    except click.exceptions.Abort:
+        click.echo("mdmbridge: aborted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE if error.exit_code not in (0, 1) else error.exit_code
+    except KeyboardInterrupt:
+        click.echo("mdmbridge: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except Exception as exc:  # a bug: say so in one line, the traceback only with -v
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"mdmbridge: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            err=True,
+        )
+        return 1
+    return int(result or 0)
+
+
+def _verbose(argv: list[str]) -> bool:
+    return any(
+        a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in argv
+    )
+
+
+def configure_logging(verbosity: int) -> None:
+    if verbosity <= 0:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    logging.getLogger("mdmbridge").setLevel(logging.DEBUG)
+    if verbosity > 1:
+        logging.getLogger("urllib3").setLevel(logging.DEBUG)

@@ -1,0 +1,342 @@
+"""adapters, tenants, check, export, demo, simulate."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+import mdmbridge
+from mdmbridge.capabilities import Capability
+from mdmbridge.cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
+from mdmbridge.cli.output import emit, format_option
+from mdmbridge.cli.state import State
+from mdmbridge.config import Tenant, parse_tenant
+from mdmbridge.errors import AuthError, ConfigError, MDMError, UnsupportedOperation
+from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
+from mdmbridge.fleet import run_for_each
+
+
+def all_commands() -> list[click.Command]:
+    return [
+        adapters_command,
+        tenants_command,
+        check_command,
+        export_command,
+        demo_command,
+        simulate_command,
+    ]
+
+
+def exit_for(errors: Sequence[MDMError]) -> int:
+    """0 when nothing failed; 3 when every failure was refused credentials; else 1."""
+    if not errors:
+        return EXIT_OK
+    return EXIT_AUTH if all(isinstance(e, AuthError) for e in errors) else EXIT_PARTIAL
+
+
+@click.command("adapters")
+@format_option()
+@click.pass_obj
+def adapters_command(state: State, fmt: str) -> int:
+    """Installed adapters and what each can do."""
+    found = mdmbridge.adapters()
+    columns = ["capability", *found]
+    rows = [
+        {
+            "capability": cap.value,
+            **{v: ("yes" if cap in info.capabilities else "-") for v, info in found.items()},
+        }
+        for cap in Capability
+    ]
+    if fmt == "table":
+        for vendor, info in found.items():
+            state.out.print(Text(f"{vendor}: {info.description}"))
+    emit(state.out, columns, rows, fmt, title="capabilities")
+    return EXIT_OK
+
+
+@click.command("tenants")
+@format_option()
+@click.pass_obj
+def tenants_command(state: State, fmt: str) -> int:
+    """The configured tenants, without their secrets."""
+    described = [t.describe() for t in state.tenants().values()]
+    columns = list(dict.fromkeys(key for row in described for key in row))
+    emit(state.out, columns, described, fmt, title="tenants")
+    return EXIT_OK
+
+
+@click.command("check")
+@click.option("--tenant", "-t", "names", multiple=True, help="only these tenants (repeatable)")
+@click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
+@format_option()
+@click.pass_obj
+def check_command(state: State, names: tuple[str, ...], workers: int, fmt: str) -> int:
+    """Reach every tenant and prove its credentials, in parallel, with timings."""
+
+    def probe(tenant: Tenant) -> str:
+        with tenant.connect(read_only=True) as client:
+            first = next(iter(client.groups.list()), None)
+            return "ok" if first is not None else "ok (no groups)"
+
+    tenants = state.select(names)
+    outcomes = {o.tenant: o for o in run_for_each(tenants, probe, workers=workers)}
+    rows = []
+    for tenant in tenants:
+        outcome = outcomes[tenant.name]
+        rows.append(
+            {
+                "tenant": tenant.name,
+                "vendor": tenant.vendor,
+                "status": outcome.value if outcome.ok else type(outcome.error).__name__,
+                "seconds": round(outcome.seconds, 3),
+                "detail": "" if outcome.ok else str(outcome.error),
+            }
+        )
+    emit(state.out, ["tenant", "vendor", "status", "seconds", "detail"], rows, fmt, title="check")
+    return exit_for([o.error for o in outcomes.values() if o.error is not None])
+
+
+@click.command("export")
+@click.option(
+    "--tenant", "-t", "names", multiple=True, help="only these tenants (repeatable; default all)"
+)
+@click.option(
+    "--entities",
+    default=None,
+    help=f"comma-separated: {', '.join(ENTITIES)}, or all [default: devices,users,groups]",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="sqlite", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="a file (sqlite, jsonl, json) or a directory (csv, parquet)",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=4, show_default=True, help="tenants at once"
+)
+@click.pass_obj
+def export_command(
+    state: State, names: tuple[str, ...], entities: str | None, fmt: str, output: Path, workers: int
+) -> int:
+    """Every selected tenant's entities into one unified output."""
+    tenants = state.select(names)
+    with _progress(state) as progress:
+        report = export(
+            tenants,
+            output=output,
+            format=fmt,
+            entities=entities,
+            workers=workers,
+            progress=progress,
+        )
+    _print_report(state, report)
+    return exit_for([t.error for t in report.failed if t.error is not None])
+
+
+@contextlib.contextmanager
+def _progress(state: State) -> Iterator[Any]:
+    """A rich progress bar per tenant and entity on a terminal; nothing otherwise."""
+    if not state.interactive:
+        yield None
+        return
+    lock = threading.Lock()
+    tasks: dict[tuple[str, str], Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+        console=state.err,
+        transient=True,
+    ) as bar:
+
+        def update(tenant: str, entity: str, count: int) -> None:
+            with lock:
+                key = (tenant, entity)
+                if key not in tasks:
+                    tasks[key] = bar.add_task(f"{tenant} {entity}", total=None)
+                bar.update(tasks[key], completed=count)
+
+        yield update
+
+
+def _print_report(state: State, report: ExportReport) -> None:
+    entity_names = list(dict.fromkeys(n for t in report.tenants for n in [*t.counts, *t.skipped]))
+    table = Table(title=f"export to {report.output} ({report.format})")
+    for column in ["tenant", "vendor", "status", *entity_names, "seconds"]:
+        table.add_column(
+            column, justify="right" if column in (*entity_names, "seconds") else "left"
+        )
+    for t in report.tenants:
+        status = "ok" if t.ok else "FAILED"
+        counts = [
+            str(t.counts[n]) if n in t.counts else ("n/a" if n in t.skipped else "")
+            for n in entity_names
+        ]
+        table.add_row(Text(t.tenant), t.vendor, status, *counts, f"{t.seconds:.2f}")
+    state.err.print(table)
+    for t in report.failed:
+        state.err.print(Text(f"FAILED {t.tenant}: {t.error}"), style="red")
+    if report.committed:
+        totals = ", ".join(f"{n} {c}" for n, c in report.written.items())
+        state.err.print(Text(f"wrote {report.output} in {report.seconds:.1f}s: {totals}"))
+    else:
+        state.err.print(
+            Text(f"nothing written: every tenant failed; {report.output} was left as it was")
+        )
+
+
+DEMO_FLEET = (
+    ("acme-duo", "duostation", 1500, 11),
+    ("nordic-duo", "duostation", 900, 12),
+    ("acme-ez", "ezmdm", 1100, 13),
+)
+
+
+@click.command("demo")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("mdmbridge-demo"),
+    show_default=True,
+    help="folder for the inventory",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.01, 100),
+    default=1.0,
+    show_default=True,
+    help="multiply the demo fleets' sizes",
+)
+@click.pass_obj
+def demo_command(state: State, output: Path, scale: float) -> int:
+    """The main job on built-in simulators: no network, no configuration."""
+    output.mkdir(parents=True, exist_ok=True)
+    found = mdmbridge.adapters()
+    sims = []
+    try:
+        tenants = []
+        for name, vendor, devices, seed in DEMO_FLEET:
+            sim = found[vendor].adapter_class.start_simulator(
+                devices=max(1, int(devices * scale)), seed=seed
+            )
+            sims.append(sim)
+            tenants.append(parse_tenant(name, {"vendor": vendor, **sim.settings}, source="demo"))
+            state.err.print(Text(f"started {vendor} simulator for tenant {name} at {sim.base_url}"))
+        entities = "devices,users,groups,tags,device_tags"
+        sqlite_path = output / "inventory.sqlite"
+        with _progress(state) as progress:
+            report = export(
+                tenants, output=sqlite_path, format="sqlite", entities=entities, progress=progress
+            )
+            csv_report = export(tenants, output=output / "csv", format="csv", entities=entities)
+        _print_report(state, report)
+        failures = [t.error for t in (*report.failed, *csv_report.failed) if t.error is not None]
+    finally:
+        for sim in sims:
+            sim.stop()
+    if report.committed:
+        _demo_summary(state, sqlite_path, output / "csv")
+    return exit_for(failures)
+
+
+def _demo_summary(state: State, database: Path, csv_dir: Path) -> None:
+    query = (
+        "SELECT tenant, vendor, platform, COUNT(*) AS devices FROM devices "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 3"
+    )
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = [
+            dict(zip(("tenant", "vendor", "platform", "devices"), r, strict=True))
+            for r in db.execute(query)
+        ]
+        total = db.execute("SELECT COUNT(*) FROM devices").fetchone()[0]
+    emit(
+        state.out,
+        ["tenant", "vendor", "platform", "devices"],
+        rows,
+        "table",
+        title=f"unified inventory: {total} devices",
+    )
+    state.out.print(
+        Text(
+            "Query it:\n"
+            f'  sqlite3 {database} "{query}"\n'
+            f"  python -c \"import sqlite3; print(sqlite3.connect('{database}').execute("
+            "'SELECT vendor, COUNT(*) FROM devices GROUP BY vendor').fetchall())\"\n"
+            f"Open {csv_dir}/devices.csv in a spreadsheet (UTF-8, å/ä/ö intact)."
+        )
+    )
+
+
+@click.command("simulate")
+@click.argument("vendor")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="0 picks a free port")
+@click.option("--devices", type=click.IntRange(0, 1_000_000), default=200, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, show_default=True)
+@click.option(
+    "--fault", "faults", multiple=True, help="e.g. status:429:retry_after=2:times=3 (repeatable)"
+)
+@click.option("--username", default=None, help="DuoSTATION: the login it accepts")
+@click.option("--password", default=None, help="DuoSTATION: the password it accepts")
+@click.option("--api-key", default=None, help="ezmdm: the API key it accepts")
+@click.pass_obj
+def simulate_command(
+    state: State,
+    vendor: str,
+    port: int,
+    devices: int,
+    seed: int,
+    latency_ms: float,
+    faults: tuple[str, ...],
+    username: str | None,
+    password: str | None,
+    api_key: str | None,
+) -> int:
+    """Run a vendor's simulator until Ctrl-C; prints its base URL and credentials."""
+    found = mdmbridge.adapters()
+    if vendor not in found:
+        raise ConfigError(f"unknown vendor {vendor!r} (installed: {', '.join(found)})")
+    credentials = {
+        k: v for k, v in (("username", username), ("password", password), ("api_key", api_key)) if v
+    }
+    try:
+        sim = found[vendor].adapter_class.start_simulator(
+            devices=devices, seed=seed, port=port, credentials=credentials
+        )
+    except UnsupportedOperation:
+        raise ConfigError(f"{vendor} has no simulator") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on port {port}: {exc.strerror}") from None
+    try:
+        sim.server.faults.latency_s = latency_ms / 1000
+        for spec in faults:
+            try:
+                sim.server.faults.add_spec(spec)
+            except (ValueError, TypeError) as exc:
+                raise click.BadParameter(f"{spec!r}: {exc}", param_hint="--fault") from None
+        state.out.print(Text(f"{vendor} simulator with {devices} devices at {sim.base_url}"))
+        for key, value in sim.settings.items():
+            state.out.print(Text(f"  {key}: {value}"))
+        state.out.print("Ctrl-C stops it.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        sim.stop()

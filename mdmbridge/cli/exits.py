@@ -1,0 +1,19 @@
+"""Exit codes, decided in one place."""
+
+from __future__ import annotations
+
+from mdmbridge.errors import AuthError, ConfigError, MDMError, ValidationError
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # some tenants or items failed; the rest was done
+EXIT_USAGE = 2  # usage or configuration error, nothing was sent
+EXIT_AUTH = 3  # credentials refused
+EXIT_INTERRUPTED = 130
+
+
+def exit_code_for(error: MDMError) -> int:
+    if isinstance(error, AuthError):
+        return EXIT_AUTH
+    if isinstance(error, (ConfigError, ValidationError)):
+        return EXIT_USAGE
+    return EXIT_PARTIAL

@@ -1,0 +1,42 @@
+"""What every command shares: the tenants file (loaded on first use) and the consoles."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from mdmbridge.config import Tenant, find_config, load_tenants, select
+
+
+@dataclass
+class State:
+    config: Path | None = None
+    verbose: int = 0
+    out: Console = field(default_factory=lambda: _console(stderr=False))
+    err: Console = field(default_factory=lambda: _console(stderr=True))
+    _tenants: dict[str, Tenant] | None = None
+
+    def tenants(self) -> dict[str, Tenant]:
+        if self._tenants is None:
+            self._tenants = load_tenants(find_config(self.config))
+        return self._tenants
+
+    def select(self, names: tuple[str, ...] | list[str] | None) -> list[Tenant]:
+        return select(self.tenants(), list(names) if names else None)
+
+    def tenant(self, name: str) -> Tenant:
+        return self.select([name])[0]
+
+    @property
+    def interactive(self) -> bool:
+        """Progress bars and tables only for a person at a terminal."""
+        return sys.stderr.isatty()
+
+
+def _console(*, stderr: bool) -> Console:
+    """On a terminal rich fits its width; into a file or pipe, tables are not squeezed to 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 200)

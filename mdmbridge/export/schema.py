@@ -1,0 +1,169 @@
+"""What an export holds: one table per entity, its columns derived from the core model.
+
+Every row has ``tenant``, ``vendor``, ``id``, the model's normalised fields in model order,
+and ``raw`` (the vendor payload as JSON). Deriving the columns from the models keeps the
+export, its documentation (``docs/export-schema.md``) and the models from drifting apart.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime
+
+from mdmbridge.capabilities import Capability
+from mdmbridge.client import Client
+from mdmbridge.models import App, Device, Group, Location, Record, Tag, TagLink, User
+
+ColumnKind = Literal["text", "integer", "real", "boolean", "timestamp", "json"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    model: type[Record]
+    capability: Capability
+    fetch: Callable[[Client], Iterator[Record]]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    costly: bool = False  # one request per device: not in the default selection
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return columns_of(self.model)
+
+
+def _kind(annotation: Any) -> ColumnKind:
+    if annotation is AwareDatetime:  # pydantic's marker class, not a datetime subclass
+        return "timestamp"
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _kind(options[0])
+    if origin is typing.Annotated:
+        return _kind(typing.get_args(annotation)[0])
+    if isinstance(annotation, type):
+        if issubclass(annotation, bool):
+            return "boolean"
+        if issubclass(annotation, enum.Enum):
+            return "text"
+        if issubclass(annotation, int):
+            return "integer"
+        if issubclass(annotation, float):
+            return "real"
+        if issubclass(annotation, datetime):
+            return "timestamp"
+    return "text"
+
+
+def columns_of(model: type[Record]) -> tuple[Column, ...]:
+    fields = model.model_fields
+    leading = ("tenant", "vendor", "id")
+    middle = [name for name in fields if name not in leading and name != "raw"]
+    out = [Column(name, "text") for name in leading]
+    for name in middle:
+        out.append(Column(name, _kind(fields[name].annotation)))
+    out.append(Column("raw", "json"))
+    return tuple(out)
+
+
+def _locations(client: Client) -> Iterator[Record]:
+    for device in client.devices.list():
+        yield from client.locations.list(device_id=device.id)
+
+
+def _spec(
+    name: str,
+    model: type[Record],
+    capability: Capability,
+    fetch: Callable[[Client], Iterator[Record]],
+    *indexes: str,
+    costly: bool = False,
+) -> EntitySpec:
+    return EntitySpec(name, model, capability, fetch, tuple((i,) for i in indexes), costly)
+
+
+_C = Capability
+ENTITIES: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in (
+        _spec(
+            "devices",
+            Device,
+            _C.DEVICES_READ,
+            lambda c: c.devices.list(),
+            "serial_number",
+            "user_id",
+        ),
+        _spec("users", User, _C.USERS_READ, lambda c: c.users.list(), "email", "group_id"),
+        _spec("groups", Group, _C.GROUPS_READ, lambda c: c.groups.list(), "name", "path"),
+        _spec("tags", Tag, _C.TAGS_READ, lambda c: c.tags.list(), "name"),
+        _spec("apps", App, _C.APPS_READ, lambda c: c.apps.list(), "package_id"),
+        _spec(
+            "device_tags",
+            TagLink,
+            _C.DEVICE_TAGS,
+            lambda c: c.device_tags.list(),
+            "tag_id",
+            "target_id",
+        ),
+        _spec(
+            "user_tags", TagLink, _C.USER_TAGS, lambda c: c.user_tags.list(), "tag_id", "target_id"
+        ),
+        _spec(
+            "group_tags",
+            TagLink,
+            _C.GROUP_TAGS,
+            lambda c: c.group_tags.list(),
+            "tag_id",
+            "target_id",
+        ),
+        _spec("locations", Location, _C.DEVICE_LOCATIONS, _locations, "device_id", costly=True),
+    )
+}
+DEFAULT_ENTITIES = ("devices", "users", "groups")
+
+
+def parse_entities(text: str | None) -> list[EntitySpec]:
+    """``"devices,users"`` -> specs; ``"all"`` -> every entity; unknown names are refused."""
+    if not text:
+        return [ENTITIES[name] for name in DEFAULT_ENTITIES]
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return list(ENTITIES.values())
+    unknown = [n for n in names if n not in ENTITIES]
+    if unknown:
+        from mdmbridge.errors import ValidationError
+
+        raise ValidationError(
+            f"unknown entity {unknown[0]!r} (choose from {', '.join(ENTITIES)}, or all)"
+        )
+    return [ENTITIES[n] for n in dict.fromkeys(names)]
+
+
+def to_row(record: Record, columns: tuple[Column, ...]) -> dict[str, Any]:
+    """A record as plain JSON-able values: enums as their value, times in ISO 8601 UTC."""
+    values = record.__dict__
+    row: dict[str, Any] = {}
+    for column in columns:
+        value = values.get(column.name)
+        if column.kind == "json":
+            row[column.name] = value
+        elif isinstance(value, enum.Enum):
+            row[column.name] = value.value
+        elif isinstance(value, datetime):
+            row[column.name] = value.isoformat().replace("+00:00", "Z")
+        else:
+            row[column.name] = value
+    return row
