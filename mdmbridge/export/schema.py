@@ -167,3 +167,53 @@ def to_row(record: Record, columns: tuple[Column, ...]) -> dict[str, Any]:
         else:
             row[column.name] = value
     return row
+
+
+_KIND_TYPES = {
+    "text": ("TEXT", "string", "string"),
+    "integer": ("INTEGER", "int64", "number"),
+    "real": ("REAL", "float64", "number"),
+    "boolean": ("INTEGER (0/1)", "bool", "true/false"),
+    "timestamp": ("TEXT, ISO 8601 UTC", "timestamp[us, UTC]", "string, ISO 8601 UTC (…Z)"),
+    "json": ("TEXT (JSON)", "string (JSON)", "object (CSV: JSON text)"),
+}
+
+
+def schema_markdown() -> str:
+    """docs/export-schema.md, generated from the models (a test keeps the file in sync)."""
+    lines = [
+        "# Export schema",
+        "",
+        "Generated from the core models by `mdmbridge.export.schema.schema_markdown()`;",
+        "`tests/test_export_schema_doc.py` fails if this file and the code disagree.",
+        "",
+        "Every entity is one table (SQLite), one file (`<entity>.csv`, `<entity>.parquet` in the",
+        'output directory), or rows tagged with `"entity"` (JSON Lines; JSON is an object of',
+        "arrays keyed by entity). Every row starts with `tenant`, `vendor`, `id` and ends with",
+        "`raw`, the vendor's payload verbatim. Empty values are NULL / empty cells. CSV is UTF-8",
+        "with a byte-order mark so spreadsheet programs show å, ä, ö correctly.",
+        "",
+        f"Default entities: {', '.join(DEFAULT_ENTITIES)}. `--entities all` adds the rest;",
+        "`locations` costs one request per device.",
+        "",
+    ]
+    for spec in ENTITIES.values():
+        lines += [
+            f"## {spec.name}",
+            "",
+            f"Needs the adapter capability `{spec.capability.value}`. "
+            f"SQLite indexes: UNIQUE (tenant, id)"
+            + "".join(f"; (tenant, {', '.join(i)})" for i in spec.indexes)
+            + ".",
+            "",
+        ]
+        lines += ["| column | kind | SQLite | Parquet | JSON |", "|---|---|---|---|---|"]
+        for column in spec.columns:
+            sql, parquet, json_type = _KIND_TYPES[column.kind]
+            lines.append(f"| `{column.name}` | {column.kind} | {sql} | {parquet} | {json_type} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(schema_markdown(), end="")
