@@ -9,6 +9,7 @@ locally, before any request. Adapters receive validated, core-named values (``pa
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -59,6 +60,15 @@ class AdapterSettings(BaseModel):
         return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
 
 
+@dataclass(frozen=True)
+class Writable:
+    """Core field names a vendor can store on create and change on update. Migration uses
+    it to say which fields move and which are "not migrated, because ..."."""
+
+    create: frozenset[str]
+    update: frozenset[str]
+
+
 class Adapter:
     """One vendor. Subclasses set the class attributes and override what they support."""
 
@@ -68,6 +78,8 @@ class Adapter:
     settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
     # entity ("groups", "users", "devices", "device_tags", ...) -> filter names it can apply
     list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # entity ("groups", "users", "tags") -> what it can store
+    writable: ClassVar[Mapping[str, Writable]] = {}
 
     def __init__(self, settings: AdapterSettings, *, tenant: str, read_only: bool = False) -> None:
         self.settings = settings

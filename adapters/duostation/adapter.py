@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mdmbridge.adapter import Adapter, Values
+from mdmbridge.adapter import Adapter, Values, Writable
 from mdmbridge.capabilities import Capability
 from mdmbridge.errors import NotFound, ValidationError
 from mdmbridge.mapping import FieldTable, build
@@ -85,6 +85,12 @@ class DuoStationAdapter(Adapter):
         "device_tags": frozenset(m.DEVICE_TAG_FILTERS),
         "user_tags": frozenset(m.USER_TAG_FILTERS),
         "group_tags": frozenset(),
+    }
+
+    writable = {
+        "groups": Writable(frozenset(m.GROUP_CREATE_KEYS), frozenset(m.GROUP_UPDATE_KEYS)),
+        "users": Writable(frozenset(m.USER_CREATE_KEYS), frozenset(m.USER_UPDATE_KEYS)),
+        "tags": Writable(frozenset(m.TAG_KEYS), frozenset(m.TAG_KEYS)),
     }
 
     settings: DuoStationSettings

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mdmbridge.adapter import Adapter, Values
+from mdmbridge.adapter import Adapter, Values, Writable
 from mdmbridge.capabilities import Capability
 from mdmbridge.errors import MalformedResponse, NotFound, ValidationError
 from mdmbridge.mapping import FieldTable, build
@@ -52,6 +52,11 @@ class EzmdmAdapter(Adapter):
         "groups": frozenset(),
         "users": frozenset({"group_id"}),
         "devices": frozenset({"user_id"}),
+    }
+
+    writable = {
+        "groups": Writable(frozenset(m.GROUP_WRITE_KEYS), frozenset(m.GROUP_WRITE_KEYS)),
+        "users": Writable(frozenset(m.USER_WRITE_KEYS), frozenset(m.USER_WRITE_KEYS)),
     }
 
     settings: EzmdmSettings

@@ -35,6 +35,9 @@ def make_cli() -> click.Group:
     for command in commands.all_commands():
         cli.add_command(command)
     resources.add_resource_commands(cli)
+    from mdmbridge.cli.migrate import migrate_group
+
+    cli.add_command(migrate_group())
     return cli
 
 

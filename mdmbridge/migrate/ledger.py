@@ -1,0 +1,145 @@
+"""The ledger: an append-only record of what apply has done, one JSON line per event.
+
+``begin`` is written (and fsync'd) before a write is sent, ``done`` after it succeeded
+with the target id. A step with ``begin`` and no ``done`` had an unknown outcome (a crash,
+a kill, a dropped connection): apply looks the record up in the target before any
+re-create. Because every line is flushed and fsync'd, a crash loses at most the line being
+written, and a torn last line is ignored on reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from mdmbridge.errors import ConfigError
+from mdmbridge.migrate.model import Plan
+
+LEDGER_FORMAT = "mdmbridge-migration-ledger"
+
+
+@dataclass(frozen=True)
+class Done:
+    step: str
+    ref: str
+    target_id: str | None
+    how: str
+
+
+class Ledger:
+    """``Ledger(path, plan)`` reads what is there and appends; ``Ledger(None, plan)`` keeps
+    everything in memory (dry runs write no file)."""
+
+    def __init__(self, path: Path | None, plan: Plan) -> None:
+        self.path = path
+        self.done: dict[str, Done] = {}
+        self.begun: set[str] = set()
+        self.targets: dict[str, str] = {}  # source ref -> target id
+        self._handle: IO[str] | None = None
+        if path is not None and path.exists():
+            self._read(path, plan)
+        if path is not None:
+            fresh = not path.exists() or path.stat().st_size == 0
+            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            if fresh:
+                self._append(
+                    {
+                        "format": LEDGER_FORMAT,
+                        "source": plan.source.model_dump(),
+                        "target": plan.target.model_dump(),
+                        "options": plan.options.model_dump(),
+                    }
+                )
+
+    def _read(self, path: Path, plan: Plan) -> None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):
+                    break  # a line torn by a crash mid-write: it never counted
+                raise ConfigError(f"{path}: line {number} is damaged") from None
+            if entry.get("format") == LEDGER_FORMAT:
+                if (
+                    entry.get("target") != plan.target.model_dump()
+                    or entry.get("source") != plan.source.model_dump()
+                ):
+                    raise ConfigError(
+                        f"{path}: this ledger belongs to a migration from {entry.get('source')} "
+                        f"to {entry.get('target')}, not this plan's"
+                    )
+                continue
+            self._load(entry)
+
+    def _load(self, entry: dict[str, Any]) -> None:
+        step = str(entry["step"])
+        if entry.get("state") == "begin":
+            self.begun.add(step)
+        elif entry.get("state") == "done":
+            done = Done(step, str(entry["ref"]), entry.get("target_id"), str(entry.get("how", "")))
+            self.done[step] = done
+            self.begun.discard(step)
+            if done.target_id is not None and not step.endswith(("#update", "#link")):
+                self.targets[done.ref] = done.target_id
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        if self._handle is None:
+            return
+        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def begin(self, step: str) -> None:
+        self.begun.add(step)
+        self._append({"step": step, "state": "begin", "at": _now()})
+
+    def finish(self, step: str, ref: str, target_id: str | None, how: str) -> None:
+        entry = {
+            "step": step,
+            "ref": ref,
+            "state": "done",
+            "target_id": target_id,
+            "how": how,
+            "at": _now(),
+        }
+        self._append(entry)
+        self._load(entry)
+
+    def unknown_outcome(self, step: str) -> bool:
+        return step in self.begun and step not in self.done
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def read_targets(path: Path, plan: Plan) -> dict[str, str]:
+    """Source ref -> target id from an existing ledger (for planning and verifying)."""
+    ledger = Ledger(None, plan)
+    if path.exists():
+        ledger._read(path, plan)
+    return ledger.targets
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The ledger's first line: which migration it belongs to, and its plan options."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header = json.loads(handle.readline() or "{}")
+    except FileNotFoundError:
+        raise ConfigError(f"no ledger at {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable ledger: {exc}") from None
+    if not isinstance(header, dict) or header.get("format") != LEDGER_FORMAT:
+        raise ConfigError(f"{path}: not an mdmbridge migration ledger")
+    return header

@@ -1,0 +1,117 @@
+"""The plan file: a reviewable, diffable JSON document of every write a migration will do.
+
+References between steps are ``{"$ref": "<source ref>"}``: a group created by one step is
+the parent or the group of later ones, and its target id is known only once that step has
+run (or from the ledger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdmbridge.errors import ConfigError
+
+Kind = Literal["group", "user", "tag", "device_user", "device_tag", "user_tag", "group_tag"]
+Action = Literal["create", "reuse", "update", "link"]
+PLAN_FORMAT = "mdmbridge-migration-plan"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Side(_Strict):
+    tenant: str
+    vendor: str
+
+
+class PlanOptions(_Strict):
+    # Flat targets (ezmdm) get a group's path joined with this; a nested target splits flat
+    # source names on it to rebuild the tree. "" keeps names as they are.
+    group_separator: str = " / "
+
+
+class Step(_Strict):
+    id: str  # unique in the plan; the ledger records it
+    ref: str  # the source record this step is about ("group:12", "user:7", ...)
+    kind: Kind
+    action: Action
+    reason: str
+    target_id: str | None = None  # reuse/update/link: the existing target record
+    fields: dict[str, Any] = Field(default_factory=dict)  # core names; {"$ref": ...} for links
+    match: dict[str, Any] = Field(default_factory=dict)  # how to find it again in the target
+    depends_on: list[str] = Field(default_factory=list)  # refs that must have target ids first
+
+
+class Note(_Strict):
+    ref: str
+    kind: str
+    reason: str
+    fields: list[str] = Field(default_factory=list)
+
+
+class Plan(_Strict):
+    format: Literal["mdmbridge-migration-plan"] = "mdmbridge-migration-plan"
+    version: Literal[1] = 1
+    source: Side
+    target: Side
+    created_at: str
+    options: PlanOptions = Field(default_factory=PlanOptions)
+    steps: list[Step] = Field(default_factory=list)
+    not_migrated: list[Note] = Field(default_factory=list)
+    ambiguous: list[Note] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            key = f"{step.action} {step.kind}"
+            counts[key] = counts.get(key, 0) + 1
+        counts["not migrated"] = len(self.not_migrated)
+        counts["ambiguous"] = len(self.ambiguous)
+        return dict(sorted(counts.items()))
+
+    @property
+    def writes(self) -> list[Step]:
+        return [s for s in self.steps if s.action != "reuse"]
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json(exclude={"created_at"}).encode()).hexdigest()[
+            :16
+        ]
+
+    def save(self, path: str | Path) -> None:
+        """Written whole to a temporary file, then renamed: never a half plan."""
+        path = Path(path)
+        staging = path.with_name(f".{path.name}.partial")
+        document = self.model_dump(mode="json")
+        document["summary"] = self.summary()
+        staging.write_text(
+            json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        staging.replace(path)
+
+
+def load_plan(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no plan file at {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable plan: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+        raise ConfigError(f"{path}: not an mdmbridge migration plan")
+    document.pop("summary", None)
+    try:
+        return Plan.model_validate(document)
+    except Exception as exc:
+        raise ConfigError(f"{path}: the plan is damaged: {str(exc).splitlines()[0]}") from None
+
+
+def ref_of(value: Any) -> str | None:
+    return value["$ref"] if isinstance(value, dict) and set(value) == {"$ref"} else None

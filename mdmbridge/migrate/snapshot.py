@@ -1,0 +1,102 @@
+"""One side of a migration, read whole and indexed for matching.
+
+Migration needs both sides at once to match records (a group by its path, a user by
+e-mail, a device by serial number), so unlike an export it holds them in memory: about
+1 KB a record, i.e. ~20 MB for a 20,000-device tenant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from mdmbridge.capabilities import Capability as C
+from mdmbridge.client import Client
+from mdmbridge.models import Device, Group, Tag, TagLink, User
+
+
+def fold(text: str | None) -> str:
+    return (text or "").strip().casefold()
+
+
+@dataclass
+class Snapshot:
+    tenant: str
+    vendor: str
+    capabilities: frozenset[C]
+    groups: list[Group] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    devices: list[Device] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    device_tags: list[TagLink] = field(default_factory=list)
+    user_tags: list[TagLink] = field(default_factory=list)
+    group_tags: list[TagLink] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, client: Client) -> Snapshot:
+        caps = client.capabilities
+        snap = cls(client.tenant, client.vendor, caps)
+        if C.GROUPS_READ in caps:
+            snap.groups = list(client.groups.list())
+        if C.USERS_READ in caps:
+            snap.users = list(client.users.list())
+        if C.DEVICES_READ in caps:
+            snap.devices = list(client.devices.list())
+        if C.TAGS_READ in caps:
+            snap.tags = list(client.tags.list())
+        if C.DEVICE_TAGS in caps:
+            snap.device_tags = list(client.device_tags.list())
+        if C.USER_TAGS in caps:
+            snap.user_tags = list(client.user_tags.list())
+        if C.GROUP_TAGS in caps:
+            snap.group_tags = list(client.group_tags.list())
+        return snap
+
+    @property
+    def nested(self) -> bool:
+        return C.GROUPS_NESTED in self.capabilities
+
+    def group_by_id(self) -> dict[str, Group]:
+        return {g.id: g for g in self.groups}
+
+    def names_path(self, group: Group, separator: str, *, split_flat: bool) -> tuple[str, ...]:
+        """The group's place in a tree, as names from the top."""
+        if not self.nested:
+            if split_flat and separator and separator in group.name:
+                return tuple(part.strip() for part in group.name.split(separator))
+            return (group.name,)
+        by_id = self.group_by_id()
+        names = [group.name]
+        seen = {group.id}
+        parent = group.parent_id
+        while parent is not None and parent in by_id and parent not in seen:
+            seen.add(parent)
+            names.append(by_id[parent].name)
+            parent = by_id[parent].parent_id
+        return tuple(reversed(names))
+
+    def index_groups(self, separator: str) -> dict[tuple[str, ...], list[Group]]:
+        """Target side: groups by folded path (nested) or folded name (flat)."""
+        index: dict[tuple[str, ...], list[Group]] = defaultdict(list)
+        for group in self.groups:
+            index[
+                tuple(fold(p) for p in self.names_path(group, separator, split_flat=False))
+            ].append(group)
+        return index
+
+    def index_users(self) -> tuple[dict[str, list[User]], dict[str, list[User]]]:
+        by_email: dict[str, list[User]] = defaultdict(list)
+        by_account: dict[str, list[User]] = defaultdict(list)
+        for user in self.users:
+            if user.email:
+                by_email[fold(user.email)].append(user)
+            if user.account:
+                by_account[fold(user.account)].append(user)
+        return by_email, by_account
+
+    def index_devices(self) -> dict[str, list[Device]]:
+        by_serial: dict[str, list[Device]] = defaultdict(list)
+        for device in self.devices:
+            if device.serial_number:
+                by_serial[fold(device.serial_number)].append(device)
+        return by_serial
