@@ -104,8 +104,8 @@ class Adapter:
         """Start this vendor's simulator on loopback, seeded with ``devices`` devices;
         ``credentials`` overrides the ones it accepts (keys as in its connect settings).
 
-        Returns the running server and the ``connect()`` settings that reach it, so the
-        demo, ``mdmbridge simulate`` and the benchmarks work for any adapter that has one.
+        Returns the running server and the ``connect()`` settings that reach it, so
+        ``mdmbridge simulate`` works for any adapter that ships one (and the demo uses it).
         """
         raise UnsupportedOperation(f"{cls.vendor} has no simulator", vendor=cls.vendor)
 

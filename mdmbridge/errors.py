@@ -140,12 +140,18 @@ def error_for_status(
     message: str,
     *,
     retry_after: float | None = None,
+    http_status: int | None = None,
     **context: object,
 ) -> MDMError:
-    """The one mapping from an HTTP status to the error tree."""
+    """The one mapping from an HTTP status to the error tree.
+
+    ``status`` chooses the class; ``http_status`` (default: the same) is what the error
+    records, for vendors whose answer says more than its status (ezmdm's "Invalid API
+    Key" arrives with 200)."""
+    recorded = status if http_status is None else http_status
     if status == 429:
-        return RateLimited(message, retry_after=retry_after, status=status, **context)
+        return RateLimited(message, retry_after=retry_after, status=recorded, **context)
     cls = _STATUS_CLASSES.get(status)
     if cls is None:
         cls = VendorServerError if status >= 500 else MDMError
-    return cls(message, status=status, **context)  # type: ignore[arg-type]
+    return cls(message, status=recorded, **context)  # type: ignore[arg-type]

@@ -49,9 +49,19 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "mdmbridge/0.1 (+python-requests)"
 
-# Given the status, the decoded JSON body (or None) and the body text, return the vendor's
-# own error message, or None to fall back on a generic one.
-ErrorMessageParser = Callable[[int, Any, str], str | None]
+
+@dataclass(frozen=True)
+class VendorError:
+    """What a vendor's error body says: its message and, when the body knows better than
+    the HTTP status, the status whose error class fits (None: trust the HTTP status)."""
+
+    message: str | None
+    status: int | None = None
+
+
+# Given the HTTP status, the decoded JSON body (or None) and the body text: the vendor's
+# reading of its own error answer, or None to fall back on a generic one.
+ErrorParser = Callable[[int, Any, str], VendorError | None]
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,8 @@ class RetryPolicy:
 
 class _CappedRetry(Retry):
     """urllib3 Retry that never sleeps longer than ``max_retry_after`` for one Retry-After:
-    a vendor saying "come back in an hour" becomes a ``RateLimited`` error, not a hang."""
+    a vendor saying "come back in an hour" costs at most ``attempts`` capped waits, then a
+    ``RateLimited`` error carrying the vendor's own ``retry_after``, never an hour's hang."""
 
     max_retry_after: float = 60.0
 
@@ -130,7 +141,7 @@ class Transport:
         retry: RetryPolicy | None = None,
         max_concurrency: int = 8,
         read_only: bool = False,
-        error_message: ErrorMessageParser | None = None,
+        error_parser: ErrorParser | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.vendor = vendor
@@ -138,7 +149,7 @@ class Transport:
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.read_only = read_only
-        self._error_message = error_message
+        self._error_parser = error_parser
         all_secrets = list(secrets)
         if auth is not None:
             from mdmbridge.redaction import basic_auth_token
@@ -371,9 +382,8 @@ class Transport:
         content_type: str,
         context: dict[str, Any],
     ) -> MDMError:
-        message: str | None = None
-        if self._error_message is not None:
-            message = self._error_message(status, data, text)
+        vendor = self._error_parser(status, data, text) if self._error_parser is not None else None
+        message = vendor.message if vendor is not None else None
         if not message:
             if _looks_like_html(text, content_type):
                 title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
@@ -392,9 +402,10 @@ class Transport:
                 retry_after = None
         prefix = f"{context['method']} {context['url']}: "
         return error_for_status(
-            status,
+            vendor.status if vendor is not None and vendor.status is not None else status,
             prefix + self.redact(message),
             retry_after=retry_after,
+            http_status=status,
             body=self.redact(text) if text else None,
             **context,
         )

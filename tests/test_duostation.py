@@ -1557,3 +1557,11 @@ class TestSpecialCharacters:
         )
         assert sim.apps[int(app.id)]["Name"] == SPECIAL
         assert (app.name, app.description, app.version_text) == (SPECIAL, NOTES, "2.0 (beta) & mer")
+
+
+def test_password_too_short_to_redact_is_refused() -> None:
+    with pytest.raises(mdmbridge.ConfigError, match="password") as info:
+        mdmbridge.connect(
+            "duostation", tenant="t", base_url="https://mdm.example", username="api", password="abc"
+        )
+    assert "abc" not in str(info.value)

@@ -173,6 +173,23 @@ def test_repr_of_client_and_settings_hide_the_key(server: SimServer, mdm: mdmbri
     assert all(EZ_KEY not in text for text in texts)
 
 
+def test_envelope_text_decides_the_class_on_non_2xx_too(
+    server: SimServer, mdm: mdmbridge.Client
+) -> None:
+    from mdmbridge.simulation import SimResponse
+
+    original = server.app.handle
+    server.app.handle = lambda request: SimResponse.json(
+        {"success": False, "error": "Invalid API Key"}, status=403
+    )
+    try:
+        with raises(mdmbridge.AuthError) as info:
+            list(mdm.groups.list())
+        assert info.value.status == 403  # recorded as sent; classified by the text
+    finally:
+        server.app.handle = original
+
+
 def test_zz_the_key_never_leaked(caplog: pytest.LogCaptureFixture, mdm: mdmbridge.Client) -> None:
     """Runs last in this module: everything logged or raised so far is free of the key."""
     list(mdm.devices.list())  # make sure at least one request line was logged in this test too

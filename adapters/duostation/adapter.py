@@ -109,7 +109,7 @@ class DuoStationAdapter(Adapter):
             retry=settings.retry_policy(),
             max_concurrency=settings.max_concurrency,
             read_only=read_only,
-            error_message=wire.error_message,
+            error_parser=wire.error_parser,
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator
 from mdmbridge.adapter import AdapterSettings
 from mdmbridge.errors import MalformedResponse, ValidationError
 from mdmbridge.models import AppStore, CommandKind, Platform
+from mdmbridge.transport import VendorError
 
 from .mapping import PLATFORM_CODES, STORE_CODES
 
@@ -30,7 +31,7 @@ class DuoStationSettings(AdapterSettings):
 
     base_url: str
     username: str = Field(min_length=1)
-    password: SecretStr
+    password: SecretStr = Field(min_length=4)  # shorter could not be redacted from text safely
 
     @field_validator("base_url")
     @classmethod
@@ -92,8 +93,14 @@ def device_guid(value: str) -> str:
         ) from None
 
 
-def error_message(status: int, data: Any, text: str) -> str | None:
-    """[decision] ASP.NET style: the body's ``Message``/``message``, else the transport's text."""
+def error_parser(status: int, data: Any, text: str) -> VendorError | None:
+    """[decision] ASP.NET style: the body's ``Message``/``message``, else the transport's text;
+    the HTTP status decides the error class."""
+    message = _message(data)
+    return None if message is None else VendorError(message)
+
+
+def _message(data: Any) -> str | None:
     if isinstance(data, dict):
         lowered = {str(k).lower(): v for k, v in data.items()}
         for key in ("message", "exceptionmessage", "error", "title"):

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from mdmbridge.adapter import AdapterSettings
 from mdmbridge.errors import MalformedResponse, MDMError, ValidationError, error_for_status
-from mdmbridge.transport import HTTPResult
+from mdmbridge.transport import HTTPResult, VendorError
 
 VENDOR = "ezmdm"
 DEFAULT_BASE_URL = "https://www.ezmdm.com"
@@ -85,22 +85,25 @@ _ERROR_TEXTS: tuple[tuple[str, int], ...] = (
 
 def envelope_error(text: str, *, http_status: int, context: dict[str, Any]) -> MDMError:
     """``success: false`` -> the right error, whatever HTTP status came with it."""
-    lowered = text.lower()
-    status = next((code for needle, code in _ERROR_TEXTS if needle in lowered), http_status)
+    status = _status_for(text) or http_status
     if status == 200:
-        status = 400 if lowered else 502
-    error = error_for_status(
-        status, text or "the vendor reported a failure without a reason", **context
-    )
-    error.status = http_status  # the class follows the text; the status stays what was sent
-    return error
+        status = 400 if text.strip() else 502
+    message = text or "the vendor reported a failure without a reason"
+    return error_for_status(status, message, http_status=http_status, **context)
 
 
-def error_message(status: int, data: Any, text: str) -> str | None:
-    """For non-2xx answers (a 429 or 5xx in front of the API): the envelope's ``error``."""
+def error_parser(status: int, data: Any, text: str) -> VendorError | None:
+    """Non-2xx answers carrying the envelope: its ``error`` text is the message, and, as
+    for 200 answers, the text (not the status) decides the class when it is one we know."""
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return str(data["error"])
+        message = str(data["error"])
+        return VendorError(message, _status_for(message))
     return None
+
+
+def _status_for(text: str) -> int | None:
+    lowered = text.lower()
+    return next((code for needle, code in _ERROR_TEXTS if needle in lowered), None)
 
 
 def unwrap(result: HTTPResult, *, redact: Any, context: dict[str, Any]) -> dict[str, Any]:

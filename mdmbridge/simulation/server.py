@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
+import sys
 import threading
 import time
 import urllib.parse
@@ -21,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from mdmbridge.simulation.faults import Fault, FaultKind, Faults
+
+log = logging.getLogger("mdmbridge.simulation")
 
 PROXY_HTML = (
     "<html><head><title>{status} Bad Gateway</title></head><body>"
@@ -154,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             return sim.app.handle(request)
         except BadRequest as exc:
             return sim.app.error_response(400, str(exc))
+        except Exception:  # a simulator bug: answer like a real server would, and say so
+            log.exception("simulator error on %s %s", request.method, request.path)
+            return sim.app.error_response(500, "internal server error")
 
     def _write(self, response: SimResponse, *, truncate: bool) -> None:
         self.send_response(response.status)
@@ -185,6 +192,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     sim: SimServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hang up mid-answer (timeouts, abandoned streams): normal, not news."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        log.error("simulator connection error from %s", client_address, exc_info=True)
 
 
 class SimServer:
