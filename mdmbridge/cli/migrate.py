@@ -193,4 +193,3 @@ def _progress(state: State, total: int) -> Iterator[Any]:
             bar.update(task, completed=done, description=f"{step.action} {step.kind}")
 
         yield update
-

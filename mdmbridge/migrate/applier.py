@@ -34,7 +34,7 @@ from mdmbridge.errors import (
     ValidationError,
 )
 from mdmbridge.migrate.ledger import Ledger
-from mdmbridge.migrate.model import Plan, Step, ref_of
+from mdmbridge.migrate.model import Plan, Step, ref_kind, ref_of
 from mdmbridge.migrate.snapshot import fold
 
 Outcome = Literal["done", "adopted", "reused", "already done", "would write", "failed", "skipped"]
@@ -219,11 +219,16 @@ class _Run:
 
     def lookup(self, step: Step, fields: dict[str, Any]) -> str | None:
         try:
-            return _lookup(self.client, step, fields, taken=set(self.ledger.targets.values()))
+            return _lookup(self.client, step, fields, taken=self.taken(step.kind))
         except MDMError as error:
             raise _Stop(
                 f"step {step.id}: cannot check the target for an earlier write ({error})"
             ) from None
+
+    def taken(self, kind: str) -> set[str]:
+        """Target ids of this kind the ledger already maps (ids of different kinds overlap:
+        DuoSTATION numbers groups, users and tags each from 1)."""
+        return {target for ref, target in self.ledger.targets.items() if ref_kind(ref) == kind}
 
     def resolve(self, fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         out: dict[str, Any] = {}

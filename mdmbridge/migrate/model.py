@@ -113,5 +113,11 @@ def load_plan(path: str | Path) -> Plan:
         raise ConfigError(f"{path}: the plan is damaged: {str(exc).splitlines()[0]}") from None
 
 
+def ref_kind(ref: str) -> str:
+    """ "group:12" -> "group"; tree levels only implied by flat names ("path:...") are groups."""
+    prefix = ref.split(":", 1)[0]
+    return "group" if prefix == "path" else prefix
+
+
 def ref_of(value: Any) -> str | None:
     return value["$ref"] if isinstance(value, dict) and set(value) == {"$ref"} else None

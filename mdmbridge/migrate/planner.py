@@ -136,7 +136,9 @@ class _Planner:
             if name not in allowed or name == "parent_id":
                 continue
             if isinstance(value, dict) and "$ref" in value:
-                if self.resolved.get(value["$ref"]) != getattr(current, name):
+                wanted = self.resolved.get(value["$ref"])
+                # None: this plan has yet to create it, so it cannot be in place already.
+                if wanted is None or wanted != getattr(current, name):
                     changes[name] = value
             elif value != getattr(current, name):
                 changes[name] = value
@@ -311,8 +313,16 @@ class _Planner:
         for tag in self.dst.tags:
             by_name.setdefault(fold(tag.name), []).append(tag)
         by_id = {t.id: t for t in self.dst.tags}
+        tag_names: dict[str, int] = {}
+        for tag in self.src.tags:
+            tag_names[fold(tag.name)] = tag_names.get(fold(tag.name), 0) + 1
         for tag in self.src.tags:
             ref = f"tag:{tag.id}"
+            if tag_names[fold(tag.name)] > 1:
+                self.ambiguous(
+                    ref, "tag", f"the source has several tags named {tag.name!r}; not guessing"
+                )
+                continue
             desired: dict[str, Any] = {"name": tag.name}
             if tag.description:
                 desired["description"] = tag.description
@@ -353,7 +363,18 @@ class _Planner:
         by_email, by_account = self.dst.index_users()
         by_id = {u.id: u for u in self.dst.users}
         holds_account = "account" in self.writable.get("users", _NONE).create
+        duplicates = _duplicate_keys(self.src.users, holds_account)
         for user in self.src.users:
+            key = _user_key(user, holds_account)
+            if key is not None and key in duplicates:
+                others = ", ".join(f"user:{u}" for u in duplicates[key] if u != user.id)
+                self.ambiguous(
+                    f"user:{user.id}",
+                    "user",
+                    f"the source has several users with the "
+                    f"{key[0]} {key[1]!r} (also {others}); not guessing which one it is",
+                )
+                continue
             self.user(user, by_email, by_account, by_id, holds_account)
 
     def user(
@@ -426,8 +447,20 @@ class _Planner:
             )
             return
         by_serial = self.dst.index_devices()
+        serials: dict[str, int] = {}
+        for device in self.src.devices:
+            if device.serial_number:
+                serials[fold(device.serial_number)] = serials.get(fold(device.serial_number), 0) + 1
         for device in owned:
             ref = f"device:{device.id}"
+            if serials.get(fold(device.serial_number), 0) > 1:
+                self.ambiguous(
+                    ref,
+                    "device_user",
+                    f"the source has several devices with the serial "
+                    f"number {device.serial_number}; not guessing which user it belongs to",
+                )
+                continue
             user_ref = f"user:{device.user_id}"
             if user_ref not in self.resolved:
                 self.note(ref, "device_user", f"its user {user_ref} was not migrated")
@@ -542,6 +575,24 @@ class _Planner:
                 reason="the link is not in the target",
             )
         )
+
+
+def _user_key(user: User, holds_account: bool) -> tuple[str, str] | None:
+    """What a user is matched on: e-mail, else account (where the target holds accounts)."""
+    if user.email:
+        return ("e-mail", fold(user.email))
+    if user.account and holds_account:
+        return ("account", fold(user.account))
+    return None
+
+
+def _duplicate_keys(users: list[User], holds_account: bool) -> dict[tuple[str, str], list[str]]:
+    seen: dict[tuple[str, str], list[str]] = {}
+    for user in users:
+        key = _user_key(user, holds_account)
+        if key is not None:
+            seen.setdefault(key, []).append(user.id)
+    return {key: ids for key, ids in seen.items() if len(ids) > 1}
 
 
 def _refs(fields: Mapping[str, Any]) -> list[str]:
