@@ -105,7 +105,9 @@ def parse_tenant(name: str, table: Any, *, source: str = "config") -> Tenant:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table of settings")
     vendor = table.get("vendor")
-    if not isinstance(vendor, str) or not vendor:
+    if vendor is not None and not isinstance(vendor, str):
+        raise ConfigError(f'{where}: vendor: must be text, such as "duostation"', tenant=name)
+    if not vendor:
         raise ConfigError(
             f"{where}: vendor: missing (one of {', '.join(registered_adapters())})", tenant=name
         )

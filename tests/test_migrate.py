@@ -613,7 +613,9 @@ def test_apply_twice_writes_nothing_the_second_time(duo_sim: Factory, tmp_path: 
     assert outcomes(again) == {"already done": len(plan.steps)}
     assert len(ledger_lines(ledger)) == lines  # nothing new to record
     # Planned afresh, with or without the ledger, nothing is left to write.
-    assert migration.plan(source, target, ledger=ledger).steps == []
+    assert (
+        migration.plan(source, target, ledger=ledger).writes == []
+    )  # only write-free reuse steps remain
     fresh = migration.plan(source, target)
     assert fresh.writes == [] and fresh.ambiguous == []
     assert migration.apply(fresh, target, ledger=tmp_path / "other.jsonl").writes_sent == 0
@@ -922,3 +924,59 @@ def test_source_duplicates_of_tag_names_and_serials_are_reported_not_guessed(
         and "device:00000000-0000-4000-8000-0000000000aa" in ambiguous
     )
     assert not any(s.ref in ambiguous for s in plan.steps)
+
+
+def test_fixing_what_verify_finds_through_the_same_ledger(
+    duo_sim: Callable[..., SimServer], tmp_path: Path
+) -> None:
+    """verify finds a drift; a plan made through the ledger fixes it; applied with the same
+    ledger, the fix is sent (updates count as done only for the plan that did them)."""
+    source = connect_duo(duo_sim(devices=30, seed=21))
+    target_server = duo_sim(devices=0, seed=22)
+    target = connect_duo(target_server)
+    ledger = tmp_path / "ledger.jsonl"
+    first = migration.plan(source, target)
+    assert migration.apply(first, target, ledger=ledger).ok
+    assert migration.verify(source, target, ledger=ledger).complete
+
+    moved = next(u for u in target.users.list() if u.group_id)
+    other_group = next(g for g in target.groups.list() if g.id != moved.group_id)
+    target.users.update(moved.id, group_id=other_group.id)  # someone moves a user by hand
+    drift = migration.verify(source, target, ledger=ledger)
+    assert not drift.complete and [d["fields"] for d in drift.different] == [["group_id"]]
+
+    fix = migration.plan(source, target, ledger=ledger)
+    assert [(s.kind, s.action) for s in fix.writes] == [("user", "update")]
+    dry = migration.apply(
+        fix, connect_duo(target_server, read_only=True), ledger=ledger, dry_run=True
+    )
+    assert dry.counts().get("would write") == 1  # the dry run reads the ledger: only the fix
+    before = target_server.writes()
+    report = migration.apply(fix, target, ledger=ledger)
+    assert report.ok and target_server.writes() - before == 1
+    assert migration.verify(source, target, ledger=ledger).complete
+
+
+def test_dry_run_of_a_finished_migration_would_write_nothing(
+    duo_sim: Callable[..., SimServer], tmp_path: Path
+) -> None:
+    source = connect_duo(duo_sim(devices=20, seed=23))
+    target_server = duo_sim(devices=0, seed=24)
+    target = connect_duo(target_server)
+    ledger = tmp_path / "ledger.jsonl"
+    plan = migration.plan(source, target)
+    assert migration.apply(plan, target, ledger=ledger).ok
+    size = ledger.stat().st_size
+    dry = migration.apply(
+        plan, connect_duo(target_server, read_only=True), ledger=ledger, dry_run=True
+    )
+    assert "would write" not in dry.counts() and dry.writes_sent == 0
+    assert ledger.stat().st_size == size  # read, never written
+
+
+def test_apps_are_listed_as_not_migrated(duo_sim: Callable[..., SimServer]) -> None:
+    source = connect_duo(duo_sim(devices=5, seed=25))
+    plan = migration.plan(source, connect_duo(duo_sim(devices=0, seed=26)))
+    apps = [n for n in plan.not_migrated if n.kind == "app"]
+    assert len(apps) == len(list(source.apps.list())) > 0
+    assert all("catalogue" in n.reason for n in apps)

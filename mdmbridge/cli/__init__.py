@@ -57,12 +57,18 @@ def _verbose(argv: list[str]) -> bool:
     )
 
 
+class _CliHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler -v installs, so running main() again does not stack another."""
+
+
 def configure_logging(verbosity: int) -> None:
     if verbosity <= 0:
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _CliHandler)]:
+        root.removeHandler(old)
+    handler = _CliHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
     logging.getLogger("mdmbridge").setLevel(logging.DEBUG)

@@ -37,11 +37,14 @@ def all_commands() -> list[click.Command]:
     ]
 
 
-def exit_for(errors: Sequence[MDMError]) -> int:
-    """0 when nothing failed; 3 when every failure was refused credentials; else 1."""
+def exit_for(errors: Sequence[MDMError], *, succeeded: int) -> int:
+    """0 when nothing failed; 3 when nothing succeeded and every failure was refused
+    credentials; otherwise 1 (some failed, the rest was done)."""
     if not errors:
         return EXIT_OK
-    return EXIT_AUTH if all(isinstance(e, AuthError) for e in errors) else EXIT_PARTIAL
+    if not succeeded and all(isinstance(e, AuthError) for e in errors):
+        return EXIT_AUTH
+    return EXIT_PARTIAL
 
 
 @click.command("adapters")
@@ -104,7 +107,8 @@ def check_command(state: State, names: tuple[str, ...], workers: int, fmt: str) 
             }
         )
     emit(state.out, ["tenant", "vendor", "status", "seconds", "detail"], rows, fmt, title="check")
-    return exit_for([o.error for o in outcomes.values() if o.error is not None])
+    errors = [o.error for o in outcomes.values() if o.error is not None]
+    return exit_for(errors, succeeded=len(outcomes) - len(errors))
 
 
 @click.command("export")
@@ -143,7 +147,8 @@ def export_command(
             progress=progress,
         )
     _print_report(state, report)
-    return exit_for([t.error for t in report.failed if t.error is not None])
+    errors = [t.error for t in report.failed if t.error is not None]
+    return exit_for(errors, succeeded=len(report.tenants) - len(errors))
 
 
 @contextlib.contextmanager
@@ -251,7 +256,7 @@ def demo_command(state: State, output: Path, scale: float) -> int:
             sim.stop()
     if report.committed:
         _demo_summary(state, sqlite_path, output / "csv")
-    return exit_for(failures)
+    return exit_for(failures, succeeded=len(DEMO_FLEET) * 2 - len(failures))
 
 
 def _demo_summary(state: State, database: Path, csv_dir: Path) -> None:

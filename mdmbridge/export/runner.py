@@ -85,9 +85,13 @@ def run_export(
         def work(tenant: Tenant) -> _Collected:
             return _collect(tenant, entities, parts / str(index[tenant.name]), progress)
 
-        outcomes = {
-            o.tenant: o for o in run_for_each(tenants, work, workers=workers, executor=executor)
-        }
+        try:
+            outcomes = {
+                o.tenant: o for o in run_for_each(tenants, work, workers=workers, executor=executor)
+            }
+        except BaseException:  # interrupted while reading (Ctrl-C): no staging output left
+            sink.abort()
+            raise
         reports: list[TenantExport] = []
         for tenant in tenants:
             outcome = outcomes[tenant.name]

@@ -5,8 +5,8 @@
 * A write whose outcome is unknown (a timeout or a dropped connection after sending, a cut
   off answer, a 5xx) is never re-sent blindly: the record is looked up in the target
   first. Found, it is adopted into the ledger; not found, the run stops, and the next run
-  looks again before it creates. Updates and device assignments are idempotent and are
-  simply sent again on the next run.
+  looks again before it creates (or links). Updates set the same values whenever they are
+  sent, so an update whose outcome was unknown is simply sent again on the next run.
 * A dry run uses a read-only client: the transport refuses every write before sending,
   so no adapter bug can leak one; the report says what would have been written.
 """
@@ -105,9 +105,9 @@ def apply_plan(
     if dry_run and not target.adapter.read_only:
         raise ConfigError("a dry run needs a read-only client (connect(..., read_only=True))")
     started = time.monotonic()
-    report = _Run(
-        plan, target, Ledger(None if dry_run else ledger_path, plan), dry_run, progress
-    ).run()
+    # A dry run reads the ledger (what is done is not "would write") but never writes it.
+    ledger = Ledger(ledger_path, plan, write=not dry_run)
+    report = _Run(plan, target, ledger, dry_run, progress).run()
     report.ledger = None if dry_run or ledger_path is None else str(ledger_path)
     report.seconds = time.monotonic() - started
     return report
@@ -156,8 +156,9 @@ class _Run:
         return StepResult(step.id, step.ref, step.kind, step.action, outcome, target_id, message)
 
     def step(self, step: Step) -> StepResult:
-        if step.id in self.ledger.done:
-            return self.result(step, "already done", self.ledger.done[step.id].target_id)
+        done = self.ledger.is_done(step.id)
+        if done is not None:
+            return self.result(step, "already done", done.target_id)
         if step.action == "reuse":
             self.ledger.finish(step.id, step.ref, step.target_id, "reused")
             return self.result(step, "reused", step.target_id)
@@ -212,6 +213,11 @@ class _Run:
             if found is not None:
                 self.ledger.finish(step.id, step.ref, found, "adopted")
                 return self.result(step, "adopted", found, f"the write landed despite: {error}")
+        if step.action == "update":
+            raise _Stop(
+                f"step {step.id}: the outcome of an update is unknown ({error}). Run apply again: "
+                "an update sets the same values, so it is simply sent again."
+            )
         raise _Stop(
             f"step {step.id}: the outcome of a write is unknown ({error}); it was not found in the "
             "target, and is not re-sent blindly. Run apply again: it looks again before it writes."

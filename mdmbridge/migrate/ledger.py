@@ -5,6 +5,12 @@ with the target id. A step with ``begin`` and no ``done`` had an unknown outcome
 a kill, a dropped connection): apply looks the record up in the target before any
 re-create. Because every line is flushed and fsync'd, a crash loses at most the line being
 written, and a torn last line is ignored on reading.
+
+A created record stays created whatever plan comes next, so create steps are done once
+for good (keyed by the source ref). Updates and links are about the target's state when a
+plan was made: a later plan (say, one fixing what ``verify`` found) may need the same
+update again, so those count as done only for the plan that did them (keyed by the plan's
+digest as well).
 """
 
 from __future__ import annotations
@@ -31,18 +37,19 @@ class Done:
 
 
 class Ledger:
-    """``Ledger(path, plan)`` reads what is there and appends; ``Ledger(None, plan)`` keeps
-    everything in memory (dry runs write no file)."""
+    """``Ledger(path, plan)`` reads what is there and appends; with ``write=False`` (dry
+    runs) it reads but never writes; ``Ledger(None, plan)`` starts empty in memory."""
 
-    def __init__(self, path: Path | None, plan: Plan) -> None:
+    def __init__(self, path: Path | None, plan: Plan, *, write: bool = True) -> None:
         self.path = path
+        self.plan_digest = plan.digest()
         self.done: dict[str, Done] = {}
         self.begun: set[str] = set()
         self.targets: dict[str, str] = {}  # source ref -> target id
         self._handle: IO[str] | None = None
         if path is not None and path.exists():
             self._read(path, plan)
-        if path is not None:
+        if path is not None and write:
             fresh = not path.exists() or path.stat().st_size == 0
             self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
             if fresh:
@@ -76,15 +83,23 @@ class Ledger:
                 continue
             self._load(entry)
 
+    @staticmethod
+    def _scoped(step: str) -> bool:
+        return step.endswith(("#update", "#link"))
+
+    def key(self, step: str, digest: str | None = None) -> str:
+        """Creates count across plans; updates and links only within their plan."""
+        return f"{digest or self.plan_digest}/{step}" if self._scoped(step) else step
+
     def _load(self, entry: dict[str, Any]) -> None:
-        step = str(entry["step"])
+        step = self.key(str(entry["step"]), entry.get("plan"))
         if entry.get("state") == "begin":
             self.begun.add(step)
         elif entry.get("state") == "done":
             done = Done(step, str(entry["ref"]), entry.get("target_id"), str(entry.get("how", "")))
             self.done[step] = done
             self.begun.discard(step)
-            if done.target_id is not None and not step.endswith(("#update", "#link")):
+            if done.target_id is not None and not self._scoped(step):
                 self.targets[done.ref] = done.target_id
 
     def _append(self, entry: dict[str, Any]) -> None:
@@ -95,8 +110,8 @@ class Ledger:
         os.fsync(self._handle.fileno())
 
     def begin(self, step: str) -> None:
-        self.begun.add(step)
-        self._append({"step": step, "state": "begin", "at": _now()})
+        self.begun.add(self.key(step))
+        self._append({"step": step, "state": "begin", "plan": self.plan_digest, "at": _now()})
 
     def finish(self, step: str, ref: str, target_id: str | None, how: str) -> None:
         entry = {
@@ -105,13 +120,17 @@ class Ledger:
             "state": "done",
             "target_id": target_id,
             "how": how,
+            "plan": self.plan_digest,
             "at": _now(),
         }
         self._append(entry)
         self._load(entry)
 
+    def is_done(self, step: str) -> Done | None:
+        return self.done.get(self.key(step))
+
     def unknown_outcome(self, step: str) -> bool:
-        return step in self.begun and step not in self.done
+        return self.key(step) in self.begun and self.key(step) not in self.done
 
     def close(self) -> None:
         if self._handle is not None:

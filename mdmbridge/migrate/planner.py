@@ -17,7 +17,7 @@ from mdmbridge.adapter import Writable
 from mdmbridge.capabilities import Capability as C
 from mdmbridge.migrate.model import Note, Plan, PlanOptions, Side, Step
 from mdmbridge.migrate.snapshot import Snapshot, fold
-from mdmbridge.models import Group, Record, TagLink, User
+from mdmbridge.models import App, Group, Record, TagLink, User
 
 GROUP_FIELDS = (
     "number",
@@ -57,6 +57,7 @@ def make_plan(
     planner.users()
     planner.device_links()
     planner.tag_links()
+    planner.apps()
     return planner.plan
 
 
@@ -164,17 +165,17 @@ class _Planner:
                 if self.ledger.get(ref) == existing.id
                 else f"matched by {reason}"
             )
-            if self.ledger.get(ref) != existing.id:
-                self.plan.steps.append(
-                    Step(
-                        id=ref,
-                        ref=ref,
-                        kind=kind,
-                        action="reuse",
-                        target_id=existing.id,
-                        reason=f"already in the target: {how}",
-                    )
+            # Also for records the ledger maps: then any ledger can resolve references to them.
+            self.plan.steps.append(
+                Step(
+                    id=ref,
+                    ref=ref,
+                    kind=kind,
+                    action="reuse",
+                    target_id=existing.id,
+                    reason=f"already in the target: {how}",
                 )
+            )
             changes = self.differing(desired, existing, allowed.update)
             if changes:
                 self.plan.steps.append(
@@ -432,6 +433,11 @@ class _Planner:
         if not skip:
             self.settle(ref, "user", existing, desired, what, match, _refs(desired))
 
+    def apps(self) -> None:
+        """Apps carry binaries, licences and store links no API here can move: say so, each."""
+        for app in self.src.apps:
+            self.note(f"app:{app.id}", "app", _app_note(app))
+
     # links ---------------------------------------------------------------------------------
 
     def device_links(self) -> None:
@@ -575,6 +581,13 @@ class _Planner:
                 reason="the link is not in the target",
             )
         )
+
+
+def _app_note(app: App) -> str:
+    return (
+        f"apps are not migrated: add {app.name!r} ({app.package_id}) to the target's app "
+        "catalogue, then install it there"
+    )
 
 
 def _user_key(user: User, holds_account: bool) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mdmbridge.capabilities import Capability as C
 from mdmbridge.client import Client
-from mdmbridge.models import Device, Group, Tag, TagLink, User
+from mdmbridge.models import App, Device, Group, Tag, TagLink, User
 
 
 def fold(text: str | None) -> str:
@@ -31,6 +31,7 @@ class Snapshot:
     device_tags: list[TagLink] = field(default_factory=list)
     user_tags: list[TagLink] = field(default_factory=list)
     group_tags: list[TagLink] = field(default_factory=list)
+    apps: list[App] = field(default_factory=list)
 
     @classmethod
     def read(cls, client: Client) -> Snapshot:
@@ -50,6 +51,8 @@ class Snapshot:
             snap.user_tags = list(client.user_tags.list())
         if C.GROUP_TAGS in caps:
             snap.group_tags = list(client.group_tags.list())
+        if C.APPS_READ in caps:
+            snap.apps = list(client.apps.list())
         return snap
 
     @property
