@@ -67,6 +67,7 @@ def child_mdmbridge(spec: dict[str, Any]) -> dict[str, Any]:
             format=spec["format"],
             entities=spec["entities"],
             workers=spec["workers"],
+            processes=spec.get("processes", 0),
         )
         elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu0
     failed = {t.tenant: str(t.error) for t in report.failed}
@@ -278,6 +279,7 @@ def speed(args: argparse.Namespace) -> None:
             "format": args.format,
             "entities": args.entities,
             "workers": workers,
+            "processes": args.processes,
             "profile_top": args.profile_top,
             "profile_out": args.profile_out,
         }
@@ -341,6 +343,7 @@ def memory(args: argparse.Namespace) -> None:
                 "format": args.format,
                 "entities": args.entities,
                 "workers": args.workers or count,
+                "processes": args.processes,
             }
             r = run_child("mdmbridge", spec)
         _check("mdmbridge", r, per_tenant * count, args.entities)
@@ -362,6 +365,12 @@ def main() -> int:
     parser.add_argument("--vendor", choices=["ezmdm", "duostation", "mixed"], default="ezmdm")
     parser.add_argument("--format", default="sqlite")
     parser.add_argument("--workers", type=int, default=0, help="default: one per tenant")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="collect tenants in this many worker processes (0: threads); see docs",
+    )
     parser.add_argument("--entities", default="devices")
     parser.add_argument(
         "--page-concurrency", type=int, default=0, help="ezmdm pages in flight (0: default)"

@@ -20,7 +20,7 @@ import pytest
 
 import mdmbridge.export.runner as runner
 from mdmbridge.cli import main
-from mdmbridge.config import CONFIG_ENV, load_tenants
+from mdmbridge.config import CONFIG_ENV, load_tenants, parse_tenant
 from mdmbridge.errors import AuthError
 from mdmbridge.export import export
 from mdmbridge.simulation import SimServer
@@ -641,3 +641,40 @@ def test_bad_output_exits_2(
     assert not (tmp_path / "no").exists()
     assert fleet.requests() == 0
     assert not staging_leftovers(tmp_path)
+
+
+def test_worker_processes_give_the_same_export_as_threads(
+    duo_sim: Callable[..., SimServer], ez_sim: Callable[..., SimServer], tmp_path: Path
+) -> None:
+    """--processes reads tenants in spawned worker processes; the output must not differ,
+    and a failing tenant is still isolated and named."""
+    duo, ez = duo_sim(devices=40, seed=31), ez_sim(devices=30, seed=32)
+    tenants = [
+        parse_tenant(
+            "p-duo",
+            {
+                "vendor": "duostation",
+                "base_url": duo.base_url,
+                "username": DUO_USER,
+                "password": DUO_PASSWORD,
+            },
+        ),
+        parse_tenant("p-ez", {"vendor": "ezmdm", "base_url": ez.base_url, "api_key": EZ_KEY}),
+        parse_tenant(
+            "p-bad", {"vendor": "ezmdm", "base_url": ez.base_url, "api_key": "WRONGKEY12345"}
+        ),
+    ]
+    threads = export(
+        tenants, output=tmp_path / "threads.jsonl", format="jsonl", entities="devices,users"
+    )
+    processes = export(
+        tenants,
+        output=tmp_path / "procs.jsonl",
+        format="jsonl",
+        entities="devices,users",
+        processes=2,
+    )
+    assert processes.written == threads.written == {"devices": 70, "users": 56}
+    assert (tmp_path / "procs.jsonl").read_bytes() == (tmp_path / "threads.jsonl").read_bytes()
+    failed = {t.tenant: type(t.error).__name__ for t in processes.failed}
+    assert failed == {"p-bad": "AuthError"}

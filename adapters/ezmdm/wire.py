@@ -28,7 +28,7 @@ class EzmdmSettings(AdapterSettings):
     api_key: SecretStr
     base_url: str = DEFAULT_BASE_URL
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    page_concurrency: int = Field(default=4, ge=1, le=32)
+    page_concurrency: int = Field(default=8, ge=1, le=32)
 
     @field_validator("api_key")
     @classmethod

@@ -131,9 +131,23 @@ def check_command(state: State, names: tuple[str, ...], workers: int, fmt: str) 
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=4, show_default=True, help="tenants at once"
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="read tenants in this many worker processes (0: threads); helps large, many-tenant "
+    "exports on multi-core machines, costs ~0.3 s start-up each",
+)
 @click.pass_obj
 def export_command(
-    state: State, names: tuple[str, ...], entities: str | None, fmt: str, output: Path, workers: int
+    state: State,
+    names: tuple[str, ...],
+    entities: str | None,
+    fmt: str,
+    output: Path,
+    workers: int,
+    processes: int,
 ) -> int:
     """Every selected tenant's entities into one unified output."""
     tenants = state.select(names)
@@ -144,6 +158,7 @@ def export_command(
             format=fmt,
             entities=entities,
             workers=workers,
+            processes=processes,
             progress=progress,
         )
     _print_report(state, report)

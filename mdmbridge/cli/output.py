@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mdmbridge.export.schema import columns_of, to_row
+from mdmbridge.export.schema import columns_of, row_maker
 from mdmbridge.models import Record
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -44,11 +44,13 @@ def record_rows(
     columns = columns_of(type(first))
     if not raw:
         columns = tuple(c for c in columns if c.name != "raw")
+    names = [c.name for c in columns]
+    make = row_maker(columns)
 
     def rows() -> Iterable[dict[str, Any]]:
-        yield to_row(first, columns)
+        yield dict(zip(names, make(first), strict=True))
         for record in records:
-            yield to_row(record, columns)
+            yield dict(zip(names, make(record), strict=True))
 
     return [c.name for c in columns], rows()
 

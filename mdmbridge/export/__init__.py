@@ -19,6 +19,7 @@ def export(
     format: str = "sqlite",
     entities: str | Sequence[str] | None = None,
     workers: int = 4,
+    processes: int = 0,
     executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> ExportReport:
@@ -33,6 +34,7 @@ def export(
         sink=sink,
         format=format,
         workers=workers,
+        processes=processes,
         executor=executor,
         progress=progress,
     )

@@ -5,32 +5,35 @@ Two phases, so a failure never leaves half a tenant in the output:
 1. *Collect*, tenants in parallel (``fleet.run_for_each``): each tenant streams its rows
    from the adapters' lazy iterators into its own part files on disk. Memory stays flat;
    clients are read-only, so an export can never write to an MDM.
-2. *Assemble*: the parts of the tenants that succeeded, in the order the tenants were
-   given, stream into the sink, which moves the output into place atomically. If no tenant
-   succeeded, nothing is committed and any previous output stays as it was.
+2. *Assemble*: as soon as a tenant and every tenant before it (in the order given) have
+   finished, a successful tenant's parts stream into the sink, while later tenants are
+   still being read; a failed tenant's parts are simply dropped. The sink moves the output
+   into place atomically at the end. If no tenant succeeded, nothing is committed and any
+   previous output stays as it was.
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
+import pickle
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mdmbridge.config import Tenant
 from mdmbridge.errors import MDMError
-from mdmbridge.export.schema import EntitySpec, to_row
+from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks import Sink
-from mdmbridge.fleet import run_for_each
+from mdmbridge.fleet import TenantOutcome, run_for_each
 
 # (tenant, entity, rows so far); called from worker threads.
 Progress = Callable[[str, str, int], None]
-PROGRESS_EVERY = 500
+PROGRESS_EVERY = 1000
+PART_BATCH = 500  # rows pickled at a time; PROGRESS_EVERY is a multiple of it
 
 
 @dataclass
@@ -67,6 +70,21 @@ class _Collected:
     skipped: dict[str, str]
 
 
+@dataclass(frozen=True)
+class _CollectJob:
+    """One tenant's collect phase, picklable so it can run in another process: entities by
+    name (their specs hold functions), the parts folder, and progress (threads only)."""
+
+    entities: tuple[str, ...]
+    parts: Path
+    index: dict[str, int]
+    progress: Progress | None = None
+
+    def __call__(self, tenant: Tenant) -> _Collected:
+        specs = [ENTITIES[name] for name in self.entities]
+        return _collect(tenant, specs, self.parts / str(self.index[tenant.name]), self.progress)
+
+
 def run_export(
     tenants: Sequence[Tenant],
     *,
@@ -74,50 +92,71 @@ def run_export(
     sink: Sink,
     format: str,
     workers: int = 4,
+    processes: int = 0,
     executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> ExportReport:
+    """``processes > 0`` collects tenants in that many worker processes: the work is CPU-bound
+    (parsing, validating, converting), and threads share one core under the GIL."""
     started = time.monotonic()
     parts = Path(tempfile.mkdtemp(prefix="mdmbridge-export-"))
+    pool: Executor | None = None
     try:
         index = {tenant.name: number for number, tenant in enumerate(tenants)}
-
-        def work(tenant: Tenant) -> _Collected:
-            return _collect(tenant, entities, parts / str(index[tenant.name]), progress)
-
+        if executor is None and processes > 0:
+            # spawn, not fork: the parent has threads (and maybe open connections).
+            context = multiprocessing.get_context("spawn")
+            executor = pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        in_process = executor is None or isinstance(executor, ThreadPoolExecutor)
+        names = tuple(spec.name for spec in entities)
+        job = _CollectJob(names, parts, index, progress if in_process else None)
+        outcomes: dict[str, TenantOutcome[_Collected]] = {}
+        written = {spec.name: 0 for spec in entities}
+        assembled = 0  # tenants (in the given order) already in the sink, or failed
         try:
-            outcomes = {
-                o.tenant: o for o in run_for_each(tenants, work, workers=workers, executor=executor)
-            }
-        except BaseException:  # interrupted while reading (Ctrl-C): no staging output left
+            sink.prepare(entities)
+            for outcome in run_for_each(tenants, job, workers=workers, executor=executor):
+                outcomes[outcome.tenant] = outcome
+                if not in_process and progress is not None and outcome.value is not None:
+                    for entity, count in outcome.value.counts.items():
+                        progress(outcome.tenant, entity, count)
+                # Assemble while later tenants are still being read, keeping tenant order.
+                while assembled < len(tenants) and tenants[assembled].name in outcomes:
+                    if outcomes[tenants[assembled].name].ok:
+                        folder = parts / str(assembled)
+                        for spec in entities:
+                            written[spec.name] += sink.add(spec, _rows(folder, spec.name))
+                        shutil.rmtree(folder, ignore_errors=True)  # give the disk back early
+                    assembled += 1
+            reports = [_report(tenant, outcomes[tenant.name]) for tenant in tenants]
+            committed = any(r.ok for r in reports)
+            if committed:
+                sink.commit()
+            else:  # nothing to show: leave any previous output exactly as it was
+                sink.abort()
+        except BaseException:  # interrupted (Ctrl-C) or a sink failure: no staging output left
             sink.abort()
             raise
-        reports: list[TenantExport] = []
-        for tenant in tenants:
-            outcome = outcomes[tenant.name]
-            report = TenantExport(
-                tenant.name, tenant.vendor, error=outcome.error, seconds=outcome.seconds
-            )
-            if outcome.value is not None:
-                report.counts, report.skipped = outcome.value.counts, outcome.value.skipped
-            reports.append(report)
-        good = [parts / str(index[r.tenant]) for r in reports if r.ok]
-        written: dict[str, int] = {}
-        if not good:
-            sink.abort()
-            return ExportReport(
-                sink.output, format, reports, written, False, time.monotonic() - started
-            )
-        try:
-            for spec in entities:
-                written[spec.name] = sink.write(spec, _rows(good, spec.name))
-            sink.commit()
-        except BaseException:
-            sink.abort()
-            raise
-        return ExportReport(sink.output, format, reports, written, True, time.monotonic() - started)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return ExportReport(
+            sink.output,
+            format,
+            reports,
+            written if committed else {},
+            committed,
+            time.monotonic() - started,
+        )
     finally:
         shutil.rmtree(parts, ignore_errors=True)
+
+
+def _report(tenant: Tenant, outcome: TenantOutcome[_Collected]) -> TenantExport:
+    report = TenantExport(tenant.name, tenant.vendor, error=outcome.error, seconds=outcome.seconds)
+    if outcome.value is not None:
+        report.counts, report.skipped = outcome.value.counts, outcome.value.skipped
+    return report
 
 
 def _collect(
@@ -131,26 +170,37 @@ def _collect(
             if spec.capability not in client.capabilities:
                 skipped[spec.name] = f"{client.vendor} has no {spec.name}"
                 continue
-            columns = spec.columns
+            make_row = row_maker(spec.columns)
             count = 0
-            with open(folder / f"{spec.name}.jsonl", "w", encoding="utf-8") as part:
+            with open(folder / f"{spec.name}.parts", "wb") as part:
+                batch: list[Row] = []
                 for record in spec.fetch(client):
-                    part.write(json.dumps(to_row(record, columns), ensure_ascii=False))
-                    part.write("\n")
-                    count += 1
-                    if progress is not None and count % PROGRESS_EVERY == 0:
-                        progress(tenant.name, spec.name, count)
+                    batch.append(make_row(record))
+                    if len(batch) >= PART_BATCH:
+                        # Pickled batches: parts are our own temporary files, read back by
+                        # this process only, and pickle is several times cheaper than JSON.
+                        pickle.dump(batch, part, protocol=pickle.HIGHEST_PROTOCOL)
+                        count += len(batch)
+                        batch = []
+                        if progress is not None and count % PROGRESS_EVERY == 0:
+                            progress(tenant.name, spec.name, count)
+                if batch:
+                    pickle.dump(batch, part, protocol=pickle.HIGHEST_PROTOCOL)
+                    count += len(batch)
             counts[spec.name] = count
             if progress is not None:
                 progress(tenant.name, spec.name, count)
     return _Collected(counts, skipped)
 
 
-def _rows(folders: list[Path], entity: str) -> Iterator[dict[str, Any]]:
-    for folder in folders:
-        path = folder / f"{entity}.jsonl"
-        if not path.exists():  # the tenant's vendor has no such entity
-            continue
-        with open(path, encoding="utf-8") as part:
-            for line in part:
-                yield json.loads(line)
+def _rows(folder: Path, entity: str) -> Iterator[Row]:
+    path = folder / f"{entity}.parts"
+    if not path.exists():  # the tenant's vendor has no such entity
+        return
+    with open(path, "rb") as part:
+        while True:
+            try:
+                batch = pickle.load(part)
+            except EOFError:
+                break
+            yield from batch

@@ -2,6 +2,10 @@
 it into place only in :meth:`Sink.commit`, so the output appears complete or not at all,
 and an interrupted export never leaves a half file over a good one.
 
+A sink is filled incrementally: :meth:`Sink.prepare` with every entity of the export (so
+empty tables and files exist too), then :meth:`Sink.add` once per tenant and entity, in
+any order, while other tenants are still being read.
+
 Formats holding one table per file (CSV, Parquet) take a directory and write
 ``<entity>.csv`` / ``<entity>.parquet`` in it; the others take a file.
 """
@@ -15,12 +19,13 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from mdmbridge.errors import ConfigError
-from mdmbridge.export.schema import Column, EntitySpec
+from mdmbridge.export.schema import Column, EntitySpec, Row
 
 FORMATS = ("csv", "jsonl", "json", "sqlite", "parquet")
 BATCH = 2000
@@ -29,11 +34,14 @@ BATCH = 2000
 class Sink(Protocol):
     output: Path
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
-        """Write one entity's rows (all tenants); returns the number written."""
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        """Called once, first, with every entity the export holds."""
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        """Append rows (tuples in ``entity.columns`` order); returns how many."""
 
     def commit(self) -> None:
-        """Move the finished output into place atomically."""
+        """Finish and move the output into place atomically."""
 
     def abort(self) -> None:
         """Remove the staging output; the previous output (if any) is untouched."""
@@ -72,10 +80,23 @@ def _staging(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
 
 
-def _cell(value: Any, column: Column) -> Any:
-    if column.kind == "json":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_encoder(columns: tuple[Column, ...]) -> Callable[[Row], Sequence[Any]]:
+    """Row -> row with its JSON columns (``raw``) encoded as text; nothing else touched."""
+    at = [i for i, c in enumerate(columns) if c.kind == "json"]
+    if at == [len(columns) - 1]:  # the usual shape: raw is the last column
+        return lambda row: (*row[:-1], _dumps(row[-1]))
+
+    def encode(row: Row) -> Sequence[Any]:
+        out = list(row)
+        for index in at:
+            out[index] = _dumps(out[index])
+        return out
+
+    return encode
 
 
 class _FileSink:
@@ -85,10 +106,10 @@ class _FileSink:
         self.output = output
         self.staging = _staging(output)
 
-    def commit(self) -> None:
+    def _finish(self) -> None:
         os.replace(self.staging, self.output)
 
-    def abort(self) -> None:
+    def _discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.staging.unlink()
 
@@ -103,9 +124,9 @@ class _DirectorySink:
             raise ConfigError(f"--output {output}: the folder {output.parent} does not exist")
         self.staging.mkdir()
 
-    def commit(self) -> None:
+    def _finish(self) -> None:
         if self.output.exists():
-            # Keep any files of ours the new export did not write (other entities).
+            # Keep any files the new export did not write (other entities of an older one).
             for old in self.output.iterdir():
                 if not (self.staging / old.name).exists():
                     shutil.move(str(old), self.staging / old.name)
@@ -116,25 +137,45 @@ class _DirectorySink:
         else:
             os.replace(self.staging, self.output)
 
-    def abort(self) -> None:
+    def _discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
 class CsvSink(_DirectorySink):
     """UTF-8 with a byte-order mark, so spreadsheet programs show å/ä/ö correctly."""
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
-        columns = entity.columns
-        count = 0
-        with open(
-            self.staging / f"{entity.name}.csv", "w", encoding="utf-8-sig", newline=""
-        ) as handle:
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._files: dict[str, tuple[IO[str], Any, Callable[[Row], Sequence[Any]]]] = {}
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        for entity in entities:
+            path = self.staging / f"{entity.name}.csv"
+            handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in _close
             writer = csv.writer(handle)
-            writer.writerow([c.name for c in columns])
-            for row in rows:
-                writer.writerow([_cell(row[c.name], c) for c in columns])
-                count += 1
+            writer.writerow([c.name for c in entity.columns])
+            self._files[entity.name] = (handle, writer, _json_encoder(entity.columns))
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        _, writer, encode = self._files[entity.name]
+        count = 0
+        for row in rows:
+            writer.writerow(encode(row))
+            count += 1
         return count
+
+    def _close(self) -> None:
+        for handle, _, _ in self._files.values():
+            handle.close()
+        self._files.clear()
+
+    def commit(self) -> None:
+        self._close()
+        self._finish()
+
+    def abort(self) -> None:
+        self._close()
+        self._discard()
 
 
 class JsonlSink(_FileSink):
@@ -144,52 +185,77 @@ class JsonlSink(_FileSink):
         super().__init__(output)
         self._handle = open(self.staging, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        return None
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        names = ("entity", *(c.name for c in entity.columns))
         count = 0
         for row in rows:
-            self._handle.write(json.dumps({"entity": entity.name, **row}, ensure_ascii=False))
+            self._handle.write(
+                json.dumps(dict(zip(names, (entity.name, *row), strict=True)), ensure_ascii=False)
+            )
             self._handle.write("\n")
             count += 1
         return count
 
     def commit(self) -> None:
         self._handle.close()
-        super().commit()
+        self._finish()
 
     def abort(self) -> None:
         self._handle.close()
-        super().abort()
+        self._discard()
 
 
 class JsonSink(_FileSink):
-    """``{"devices": [...], "users": [...]}``, streamed: never built in memory."""
+    """``{"devices": [...], "users": [...]}``. Tenants arrive interleaved, so each entity is
+    gathered in its own staging file and the document is stitched together at commit,
+    streamed: never built in memory."""
 
     def __init__(self, output: Path) -> None:
         super().__init__(output)
-        self._handle = open(self.staging, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
-        self._handle.write("{")
-        self._first_entity = True
+        self._parts: dict[str, tuple[Path, IO[str], list[int]]] = {}
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
-        self._handle.write(("" if self._first_entity else ",\n") + json.dumps(entity.name) + ": [")
-        self._first_entity = False
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        for entity in entities:
+            path = self.staging.with_name(f"{self.staging.name}.{entity.name}")
+            self._parts[entity.name] = (path, open(path, "w", encoding="utf-8"), [0])  # noqa: SIM115
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        _, handle, written = self._parts[entity.name]
+        names = tuple(c.name for c in entity.columns)
         count = 0
         for row in rows:
-            self._handle.write(
-                ("\n  " if count == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False)
-            )
+            record = json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
+            handle.write(("\n  " if written[0] == 0 else ",\n  ") + record)
+            written[0] += 1
             count += 1
-        self._handle.write("\n]" if count else "]")
         return count
 
     def commit(self) -> None:
-        self._handle.write("}\n")
-        self._handle.close()
-        super().commit()
+        with open(self.staging, "w", encoding="utf-8") as out:
+            out.write("{")
+            for number, (name, (path, handle, written)) in enumerate(self._parts.items()):
+                handle.close()
+                out.write(("" if number == 0 else ",\n") + json.dumps(name) + ": [")
+                with open(path, encoding="utf-8") as part:
+                    shutil.copyfileobj(part, out)
+                out.write("\n]" if written[0] else "]")
+            out.write("}\n")
+        self._remove_parts()
+        self._finish()
 
     def abort(self) -> None:
-        self._handle.close()
-        super().abort()
+        self._remove_parts()
+        self._discard()
+
+    def _remove_parts(self) -> None:
+        for path, handle, _ in self._parts.values():
+            handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._parts.clear()
 
 
 _SQL_TYPES = {
@@ -204,7 +270,8 @@ _SQL_TYPES = {
 
 class SqliteSink(_FileSink):
     """One table per entity, typed columns, ``UNIQUE(tenant, id)`` and the entity's lookup
-    indexes. Timestamps are ISO 8601 text (SQLite's own date functions read them)."""
+    indexes (built at commit, after the bulk inserts). Timestamps are ISO 8601 text, which
+    SQLite's own date functions read; booleans are 0/1."""
 
     def __init__(self, output: Path) -> None:
         super().__init__(output)
@@ -212,69 +279,99 @@ class SqliteSink(_FileSink):
         # A staging file that is renamed only when complete needs no journal.
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
+        self._entities: list[EntitySpec] = []
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        self._entities = list(entities)
+        for entity in entities:
+            definition = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in entity.columns)
+            self._db.execute(f'CREATE TABLE "{entity.name}" ({definition})')
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         columns = entity.columns
-        table = entity.name
-        definition = ", ".join(f'"{c.name}" {_SQL_TYPES[c.kind]}' for c in columns)
-        self._db.execute(f'CREATE TABLE "{table}" ({definition})')
-        insert = f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in columns)})'
+        insert = f'INSERT INTO "{entity.name}" VALUES ({", ".join("?" for _ in columns)})'
+        encode = _json_encoder(columns)
         count = 0
         for batch in _batches(rows):
-            self._db.executemany(insert, [[_sql(row[c.name], c) for c in columns] for row in batch])
+            self._db.executemany(insert, map(encode, batch))
             count += len(batch)
-        self._db.execute(f'CREATE UNIQUE INDEX "{table}_tenant_id" ON "{table}" (tenant, id)')
-        for index in entity.indexes:
-            name = f"{table}_{'_'.join(index)}"
-            self._db.execute(f'CREATE INDEX "{name}" ON "{table}" (tenant, {", ".join(index)})')
-        self._db.commit()
         return count
 
     def commit(self) -> None:
+        for entity in self._entities:
+            table = entity.name
+            self._db.execute(f'CREATE UNIQUE INDEX "{table}_tenant_id" ON "{table}" (tenant, id)')
+            for index in entity.indexes:
+                name = f"{table}_{'_'.join(index)}"
+                self._db.execute(f'CREATE INDEX "{name}" ON "{table}" (tenant, {", ".join(index)})')
         self._db.commit()
         self._db.close()
-        super().commit()
+        self._finish()
 
     def abort(self) -> None:
         self._db.close()
-        super().abort()
-
-
-def _sql(value: Any, column: Column) -> Any:
-    if column.kind == "json":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if column.kind == "boolean" and value is not None:
-        return int(value)
-    return value
+        self._discard()
 
 
 class ParquetSink(_DirectorySink):
     """One Parquet file per entity, written in row groups so memory stays flat."""
 
-    def write(self, entity: EntitySpec, rows: Iterable[dict[str, Any]]) -> int:
-        import pyarrow as pa
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._writers: dict[str, Any] = {}
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
         import pyarrow.parquet as pq
 
-        types = {
-            "text": pa.string(),
-            "integer": pa.int64(),
-            "real": pa.float64(),
-            "boolean": pa.bool_(),
-            "timestamp": pa.timestamp("us", tz="UTC"),
-            "json": pa.string(),
-        }
+        for entity in entities:
+            schema = _arrow_schema(entity.columns)
+            self._writers[entity.name] = pq.ParquetWriter(
+                self.staging / f"{entity.name}.parquet", schema
+            )
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        import pyarrow as pa
+
         columns = entity.columns
-        schema = pa.schema([pa.field(c.name, types[c.kind]) for c in columns])
+        schema = _arrow_schema(columns)
+        writer = self._writers[entity.name]
         count = 0
-        with pq.ParquetWriter(self.staging / f"{entity.name}.parquet", schema) as writer:
-            for batch in _batches(rows, size=20_000):
-                arrays = [
-                    pa.array([_parquet(row[c.name], c) for row in batch], type=types[c.kind])
-                    for c in columns
-                ]
-                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-                count += len(batch)
+        for batch in _batches(rows, size=20_000):
+            arrays = [
+                pa.array([_parquet(value, c) for value in values], type=schema.field(c.name).type)
+                for c, values in zip(columns, zip(*batch, strict=True), strict=True)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            count += len(batch)
         return count
+
+    def _close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def commit(self) -> None:
+        self._close()
+        self._finish()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close()
+        self._discard()
+
+
+def _arrow_schema(columns: tuple[Column, ...]) -> Any:
+    import pyarrow as pa
+
+    types = {
+        "text": pa.string(),
+        "integer": pa.int64(),
+        "real": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "json": pa.string(),
+    }
+    return pa.schema([pa.field(c.name, types[c.kind]) for c in columns])
 
 
 def _parquet(value: Any, column: Column) -> Any:
@@ -283,14 +380,12 @@ def _parquet(value: Any, column: Column) -> Any:
     if column.kind == "json":
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if column.kind == "timestamp":
-        from datetime import datetime
-
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return value
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
+def _batches(rows: Iterable[Row], size: int = BATCH) -> Iterator[list[Row]]:
+    batch: list[Row] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= size:
