@@ -310,7 +310,11 @@ def _demo_summary(state: State, database: Path, csv_dir: Path) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, show_default=True)
 @click.option(
-    "--fault", "faults", multiple=True, help="e.g. status:429:retry_after=2:times=3 (repeatable)"
+    "--fault",
+    "--faults",
+    "faults",
+    multiple=True,
+    help="e.g. status:429:retry_after=2:times=3 (repeatable)",
 )
 @click.option("--username", default=None, help="DuoSTATION: the login it accepts")
 @click.option("--password", default=None, help="DuoSTATION: the password it accepts")
