@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -28,8 +28,10 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.simulation.server import RunningSimulator
 from mdmbridge.transport import RetryPolicy, Timeouts
+
+if TYPE_CHECKING:  # the simulator server is loaded only when a simulator starts
+    from mdmbridge.simulation.server import RunningSimulator
 
 Values = Mapping[str, Any]
 

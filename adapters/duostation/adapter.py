@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mdmbridge.adapter import Adapter, Values, Writable
 from mdmbridge.capabilities import Capability
@@ -24,12 +24,14 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import single_page
-from mdmbridge.simulation import RunningSimulator, pick_credentials
 from mdmbridge.transport import Transport
 
 from . import mapping as m
 from . import wire
 from .wire import VENDOR, DuoStationSettings, device_guid, int_id
+
+if TYPE_CHECKING:
+    from mdmbridge.simulation import RunningSimulator
 
 R = TypeVar("R", bound=Record)
 
@@ -124,6 +126,8 @@ class DuoStationAdapter(Adapter):
         port: int = 0,
         credentials: Mapping[str, str] | None = None,
     ) -> RunningSimulator:
+        from mdmbridge.simulation import RunningSimulator, pick_credentials
+
         from .simulator import start_simulator
 
         creds = pick_credentials(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mdmbridge.adapter import Adapter, Values, Writable
 from mdmbridge.capabilities import Capability
@@ -21,12 +21,14 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import Page, paginate
-from mdmbridge.simulation import RunningSimulator, pick_credentials
 from mdmbridge.transport import Transport
 
 from . import mapping as m
 from . import wire
 from .wire import VENDOR, EzmdmSettings, check_id
+
+if TYPE_CHECKING:
+    from mdmbridge.simulation import RunningSimulator
 
 R = TypeVar("R", bound=Record)
 
@@ -88,6 +90,8 @@ class EzmdmAdapter(Adapter):
         port: int = 0,
         credentials: Mapping[str, str] | None = None,
     ) -> RunningSimulator:
+        from mdmbridge.simulation import RunningSimulator, pick_credentials
+
         from .simulator import start_simulator
 
         creds = pick_credentials(VENDOR, credentials, {"api_key": "ez-demo-key"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -39,7 +38,3 @@ def make_cli() -> click.Group:
 
     cli.add_command(migrate_group())
     return cli
-
-
-def pass_state(function: Any) -> Any:
-    return click.pass_obj(function)

@@ -202,11 +202,6 @@ def row_maker(columns: tuple[Column, ...]) -> Callable[[Record], Row]:
     return make
 
 
-def to_row(record: Record, columns: tuple[Column, ...]) -> dict[str, Any]:
-    """A record as a dict of plain JSON-able values (see :func:`row_maker`)."""
-    return dict(zip((c.name for c in columns), row_maker(columns)(record), strict=True))
-
-
 _KIND_TYPES = {
     "text": ("TEXT", "string", "string"),
     "integer": ("INTEGER", "int64", "number"),
