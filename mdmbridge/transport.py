@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import socket
@@ -162,6 +163,14 @@ class Transport:
         self._session.headers["Accept"] = "application/json"
         if auth is not None:
             self._session.auth = auth
+        # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) is read once per
+        # session for the tenant's host, not on every request: requests would re-read it,
+        # and ~/.netrc, for each of a listing's hundreds of pages.
+        self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self._session.verify = bundle
+        self._session.trust_env = False
         adapter = HTTPAdapter(
             pool_connections=1,
             pool_maxsize=max_concurrency,

@@ -45,7 +45,7 @@ def record_rows(
     if not raw:
         columns = tuple(c for c in columns if c.name != "raw")
     names = [c.name for c in columns]
-    make = row_maker(columns)
+    make = row_maker(columns, encode_json=False)  # JSON output nests raw as an object
 
     def rows() -> Iterable[dict[str, Any]]:
         yield dict(zip(names, make(first), strict=True))

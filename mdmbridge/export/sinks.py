@@ -80,23 +80,22 @@ def _staging(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
 
 
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _json_line(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], str]:
+    """Row -> one JSON object: plain columns encoded, JSON columns (``raw``, already compact
+    JSON text, always the last columns) spliced in as they are, never decoded and encoded
+    again."""
+    first_json = len(names) - len(json_at)
+    if json_at != set(range(first_json, len(names))) or first_json == 0:
+        raise ValueError("JSON columns must be the last columns, after at least one other")
+    plain = names[:first_json]
+    tail = [(json.dumps(names[i]), i) for i in range(first_json, len(names))]
 
+    def line(row: Row) -> str:
+        head = json.dumps(dict(zip(plain, row[:first_json], strict=True)), ensure_ascii=False)
+        extra = "".join(f", {key}: {'null' if row[i] is None else row[i]}" for key, i in tail)
+        return head[:-1] + extra + "}"
 
-def _json_encoder(columns: tuple[Column, ...]) -> Callable[[Row], Sequence[Any]]:
-    """Row -> row with its JSON columns (``raw``) encoded as text; nothing else touched."""
-    at = [i for i, c in enumerate(columns) if c.kind == "json"]
-    if at == [len(columns) - 1]:  # the usual shape: raw is the last column
-        return lambda row: (*row[:-1], _dumps(row[-1]))
-
-    def encode(row: Row) -> Sequence[Any]:
-        out = list(row)
-        for index in at:
-            out[index] = _dumps(out[index])
-        return out
-
-    return encode
+    return line
 
 
 class _FileSink:
@@ -146,7 +145,7 @@ class CsvSink(_DirectorySink):
 
     def __init__(self, output: Path) -> None:
         super().__init__(output)
-        self._files: dict[str, tuple[IO[str], Any, Callable[[Row], Sequence[Any]]]] = {}
+        self._files: dict[str, tuple[IO[str], Any]] = {}
 
     def prepare(self, entities: Sequence[EntitySpec]) -> None:
         for entity in entities:
@@ -154,18 +153,18 @@ class CsvSink(_DirectorySink):
             handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in _close
             writer = csv.writer(handle)
             writer.writerow([c.name for c in entity.columns])
-            self._files[entity.name] = (handle, writer, _json_encoder(entity.columns))
+            self._files[entity.name] = (handle, writer)
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        _, writer, encode = self._files[entity.name]
+        _, writer = self._files[entity.name]
         count = 0
         for row in rows:
-            writer.writerow(encode(row))
+            writer.writerow(row)
             count += 1
         return count
 
     def _close(self) -> None:
-        for handle, _, _ in self._files.values():
+        for handle, _ in self._files.values():
             handle.close()
         self._files.clear()
 
@@ -190,11 +189,11 @@ class JsonlSink(_FileSink):
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         names = ("entity", *(c.name for c in entity.columns))
+        json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
+        line = _json_line(names, json_at)
         count = 0
         for row in rows:
-            self._handle.write(
-                json.dumps(dict(zip(names, (entity.name, *row), strict=True)), ensure_ascii=False)
-            )
+            self._handle.write(line((entity.name, *row)))
             self._handle.write("\n")
             count += 1
         return count
@@ -225,9 +224,10 @@ class JsonSink(_FileSink):
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         _, handle, written = self._parts[entity.name]
         names = tuple(c.name for c in entity.columns)
+        line = _json_line(names, {i for i, c in enumerate(entity.columns) if c.kind == "json"})
         count = 0
         for row in rows:
-            record = json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
+            record = line(row)
             handle.write(("\n  " if written[0] == 0 else ",\n  ") + record)
             written[0] += 1
             count += 1
@@ -290,10 +290,9 @@ class SqliteSink(_FileSink):
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         columns = entity.columns
         insert = f'INSERT INTO "{entity.name}" VALUES ({", ".join("?" for _ in columns)})'
-        encode = _json_encoder(columns)
         count = 0
-        for batch in _batches(rows):
-            self._db.executemany(insert, map(encode, batch))
+        for batch in _batches(rows):  # rows hold raw as JSON text already; booleans store as 0/1
+            self._db.executemany(insert, batch)
             count += len(batch)
         return count
 
@@ -377,8 +376,6 @@ def _arrow_schema(columns: tuple[Column, ...]) -> Any:
 def _parquet(value: Any, column: Column) -> Any:
     if value is None:
         return None
-    if column.kind == "json":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if column.kind == "timestamp":
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return value
