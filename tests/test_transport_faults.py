@@ -239,3 +239,28 @@ class TestStreamedArrays:
         server.faults.add("status", status=404, methods=["GET"], times=1)
         with raises(mdmbridge.NotFound):
             list(connect_duo(server).devices.list())
+
+
+def test_proxy_environment_is_honoured_per_session(
+    duo_sim: Callable[..., SimServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment is read once per session (not per request), and still applies: a
+    proxy from HTTP_PROXY is used, and NO_PROXY bypasses it."""
+    import socket
+
+    from tests.conftest import connect_duo
+
+    server = duo_sim(devices=2)
+    with socket.socket() as probe:  # a port nobody listens on: the "proxy" refuses
+        probe.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("http_proxy", dead_proxy)
+    with raises(mdmbridge.TransportError):
+        list(connect_duo(server, retries=0).groups.list())
+    assert server.count() == 0  # it went to the proxy, not straight to the server
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert list(connect_duo(server).groups.list())
