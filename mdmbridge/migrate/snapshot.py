@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 
 from mdmbridge.capabilities import Capability as C
 from mdmbridge.client import Client
+from mdmbridge.export.schema import ENTITIES
 from mdmbridge.models import App, Device, Group, Tag, TagLink, User
+
+_ENTITIES = ("groups", "users", "devices", "tags", "device_tags", "user_tags", "group_tags", "apps")
 
 
 def fold(text: str | None) -> str:
@@ -35,24 +38,13 @@ class Snapshot:
 
     @classmethod
     def read(cls, client: Client) -> Snapshot:
-        caps = client.capabilities
-        snap = cls(client.tenant, client.vendor, caps)
-        if C.GROUPS_READ in caps:
-            snap.groups = list(client.groups.list())
-        if C.USERS_READ in caps:
-            snap.users = list(client.users.list())
-        if C.DEVICES_READ in caps:
-            snap.devices = list(client.devices.list())
-        if C.TAGS_READ in caps:
-            snap.tags = list(client.tags.list())
-        if C.DEVICE_TAGS in caps:
-            snap.device_tags = list(client.device_tags.list())
-        if C.USER_TAGS in caps:
-            snap.user_tags = list(client.user_tags.list())
-        if C.GROUP_TAGS in caps:
-            snap.group_tags = list(client.group_tags.list())
-        if C.APPS_READ in caps:
-            snap.apps = list(client.apps.list())
+        """Every entity the client can read, through the one entity registry the export
+        uses too (name -> capability -> how to list it)."""
+        snap = cls(client.tenant, client.vendor, client.capabilities)
+        for name in _ENTITIES:
+            spec = ENTITIES[name]
+            if spec.capability in client.capabilities:
+                setattr(snap, name, list(spec.fetch(client)))
         return snap
 
     @property
