@@ -3,7 +3,9 @@
 Every operation raises ``UnsupportedOperation`` until an adapter overrides it, and every
 adapter declares ``capabilities`` and ``list_filters`` up front so the client can refuse
 locally, before any request. Adapters receive validated, core-named values (``parent_id``,
-``phone``) and return core models; the vendor's names live only in the adapter.
+``phone``), typed by :mod:`mdmbridge.writes`, and return core models; the vendor's names
+live only in the adapter. ``list_filters`` and ``writable`` name the registry's filters and
+fields (:mod:`mdmbridge.entities`), and are checked against it when the class is defined.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from mdmbridge.capabilities import Capability
+from mdmbridge.entities import check_declarations
 from mdmbridge.errors import UnsupportedOperation
 from mdmbridge.models import (
     App,
@@ -29,6 +32,15 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.transport import RetryPolicy, Timeouts
+from mdmbridge.writes import (
+    AppUpsert,
+    GroupChanges,
+    GroupCreate,
+    TagChanges,
+    TagCreate,
+    UserChanges,
+    UserCreate,
+)
 
 if TYPE_CHECKING:  # the simulator server is loaded only when a simulator starts
     from mdmbridge.simulation.server import RunningSimulator
@@ -64,8 +76,10 @@ class AdapterSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Writable:
-    """Core field names a vendor can store on create and change on update. Migration uses
-    it to say which fields move and which are "not migrated, because ..."."""
+    """Which of the registry's fields (by core name) a vendor can store on create and
+    change on update. The client refuses the others before any request ("ezmdm users
+    cannot hold company"), and migration says which fields move and which are "not
+    migrated, because ..."."""
 
     create: frozenset[str]
     update: frozenset[str]
@@ -78,10 +92,16 @@ class Adapter:
     description: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
-    # entity ("groups", "users", "devices", "device_tags", ...) -> filter names it can apply
+    # entity ("groups", "users", "devices", "device_tags", ...) -> the registry's filters
+    # (mdmbridge/filters.py) it applies on the server; the client refuses the others
     list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
-    # entity ("groups", "users", "tags") -> what it can store
+    # entity ("groups", "users", "tags") -> the registry's fields it can store; an entity
+    # left out is passed through unchecked (the vendor's answer decides)
     writable: ClassVar[Mapping[str, Writable]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_declarations(getattr(cls, "vendor", cls.__name__), cls.list_filters, cls.writable)
 
     def __init__(self, settings: AdapterSettings, *, tenant: str, read_only: bool = False) -> None:
         self.settings = settings
@@ -123,10 +143,10 @@ class Adapter:
     def get_group(self, group_id: str) -> Group:
         raise self._unsupported("reading a group")
 
-    def create_group(self, values: Values) -> Group:
+    def create_group(self, values: GroupCreate) -> Group:
         raise self._unsupported("creating groups")
 
-    def update_group(self, group_id: str, changes: Values) -> Group:
+    def update_group(self, group_id: str, changes: GroupChanges) -> Group:
         raise self._unsupported("updating groups")
 
     def delete_group(self, group_id: str) -> None:
@@ -139,10 +159,10 @@ class Adapter:
     def get_user(self, user_id: str) -> User:
         raise self._unsupported("reading a user")
 
-    def create_user(self, values: Values) -> User:
+    def create_user(self, values: UserCreate) -> User:
         raise self._unsupported("creating users")
 
-    def update_user(self, user_id: str, changes: Values) -> User:
+    def update_user(self, user_id: str, changes: UserChanges) -> User:
         raise self._unsupported("updating users")
 
     def delete_user(self, user_id: str) -> None:
@@ -174,10 +194,10 @@ class Adapter:
     def get_tag(self, tag_id: str) -> Tag:
         raise self._unsupported("tags")
 
-    def create_tag(self, values: Values) -> Tag:
+    def create_tag(self, values: TagCreate) -> Tag:
         raise self._unsupported("creating tags")
 
-    def update_tag(self, tag_id: str, changes: Values) -> Tag:
+    def update_tag(self, tag_id: str, changes: TagChanges) -> Tag:
         raise self._unsupported("updating tags")
 
     def delete_tag(self, tag_id: str) -> None:
@@ -202,5 +222,5 @@ class Adapter:
     def get_app(self, app_id: str) -> App:
         raise self._unsupported("apps")
 
-    def upsert_app(self, values: Values) -> App:
+    def upsert_app(self, values: AppUpsert) -> App:
         raise self._unsupported("adding apps")

@@ -1,299 +1,210 @@
 """The public face: ``mdmbridge.connect(...)`` returns a :class:`Client`.
 
-The client is thin on purpose: explicit keyword-only signatures, id normalisation,
-capability and filter checks *before* any request, then one call into the adapter. Every
+The client is thin on purpose: keyword-only signatures (typed from the registry, see
+:mod:`mdmbridge.writes`), id normalisation, capability, filter and field checks *before*
+any request, then one call into the adapter with checked values. What is checked comes
+from the entity's declaration in :mod:`mdmbridge.entities`, not from code per entity; every
 vendor decision stays in the adapter.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, cast
 
 import pydantic
+from typing_extensions import Unpack
 
 from mdmbridge.adapter import Adapter, AdapterSettings
 from mdmbridge.capabilities import COMMAND_CAPABILITY, Capability
+from mdmbridge.entities import ENTITIES, Entity, Operation
 from mdmbridge.errors import ConfigError, UnsupportedOperation, ValidationError
+from mdmbridge.fields import UNSET, Id, Mode, normalise_id
+from mdmbridge.filters import (
+    AppFilters,
+    DeviceFilters,
+    DeviceTagFilters,
+    GroupFilters,
+    GroupTagFilters,
+    TagFilters,
+    UserFilters,
+    UserTagFilters,
+)
 from mdmbridge.models import (
     App,
-    AppStore,
     Command,
     CommandReceipt,
     Device,
     Group,
     Location,
-    Platform,
     Tag,
     TagLink,
     TagTarget,
     User,
 )
 from mdmbridge.plugins import registered_adapters
+from mdmbridge.writes import (
+    AppUpsert,
+    AppUpsertArgs,
+    GroupChanges,
+    GroupCreate,
+    GroupCreateArgs,
+    GroupUpdateArgs,
+    TagChanges,
+    TagCreate,
+    TagCreateArgs,
+    TagUpdateArgs,
+    UserChanges,
+    UserCreate,
+    UserCreateArgs,
+    UserUpdateArgs,
+)
 
-T = TypeVar("T")
-
-
-class _Unset:
-    """Marks an update argument that was not given (None means "clear this field")."""
-
-    _instance: _Unset | None = None
-
-    def __new__(cls) -> _Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Final = _Unset()
-Id = str | int
-
-
-def normalise_id(value: Any, what: str) -> str:
-    """Ids reach adapters as stripped, non-empty strings; the vendor checks their form."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationError(f"{what} must be a string or an integer, not {type(value).__name__}")
-    text = str(value).strip()
-    if not text:
-        raise ValidationError(f"{what} is empty")
-    return text
-
-
-def _given(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not UNSET}
-
-
-def _filters(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+# Re-exported: the sentinel and the id type are part of the client's public signatures.
+__all__ = ["UNSET", "Client", "Id", "connect", "normalise_id", "open_client", "settings_error"]
 
 
 class _Namespace:
-    entity: str = ""
+    """One entity's calls. Every check is driven by the entity's registry declaration:
+    the capability, the filters the adapter applies, the fields and what the adapter can
+    hold. Then exactly one adapter call, with checked values."""
+
+    entity: ClassVar[Entity]
 
     def __init__(self, client: Client) -> None:
         self._client = client
         self._adapter = client._adapter
 
-    def _require(self, capability: Capability, what: str) -> None:
-        self._client.require(capability, what)
+    def _require(self, operation: Operation) -> None:
+        entity = self.entity
+        capability = {"list": entity.read, "get": entity.read, "delete": entity.delete}.get(
+            operation, entity.write
+        )
+        assert capability is not None, f"{entity.name} has no {operation}"
+        self._client.require(capability, entity.what(operation))
 
-    def _check_filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
-        supported = self._adapter.list_filters.get(self.entity, frozenset())
+    def _id(self, value: Any, what: str = "") -> str:
+        return normalise_id(value, what or f"{self.entity.singular} id")
+
+    def _filters(self, given: Mapping[str, Any], call: str) -> dict[str, Any]:
+        self._require("list")
+        known = {ff.name: ff for ff in self.entity.filter_fields}
+        for name in given:
+            if name not in known:
+                raise TypeError(f"{call}() got an unexpected keyword argument {name!r}")
+        filters = {name: value for name, value in given.items() if value is not None}
+        supported = self._adapter.list_filters.get(self.entity.name, frozenset())
         unsupported = sorted(set(filters) - supported)
         if unsupported:
             raise UnsupportedOperation(
-                f"{self._adapter.vendor} cannot filter {self.entity} by {', '.join(unsupported)}",
+                f"{self._adapter.vendor} cannot filter {self.entity.name} by "
+                f"{', '.join(unsupported)}",
                 vendor=self._adapter.vendor,
                 tenant=self._adapter.tenant,
             )
-        out: dict[str, Any] = {}
-        for name, value in filters.items():
-            out[name] = normalise_id(value, name) if name.endswith("_id") else value
-        return out
+        return {
+            name: normalise_id(value, name) if known[name].is_id else value
+            for name, value in filters.items()
+        }
+
+    def _values(self, mode: Mode, given: Mapping[str, Any], call: str) -> dict[str, Any]:
+        """Checked values for one create or update, or the reason it is refused locally."""
+        self._require(mode)
+        for name, (capability, what) in self.entity.needs.items():
+            if given.get(name, UNSET) not in (None, UNSET):
+                self._client.require(capability, what)
+        values = self.entity.checker(mode).check(given, call=call)
+        if mode == "update" and not values:
+            raise ValidationError("nothing to update: give at least one field")
+        declared = self._adapter.writable.get(self.entity.name)
+        refused = [] if declared is None else sorted(set(values) - getattr(declared, mode))
+        if refused:
+            raise ValidationError(
+                f"{self._adapter.vendor} {self.entity.name} cannot hold {', '.join(refused)}",
+                vendor=self._adapter.vendor,
+                tenant=self._adapter.tenant,
+            )
+        return values
 
 
 class Groups(_Namespace):
-    entity = "groups"
+    entity = ENTITIES["groups"]
 
-    def list(self, *, number: str | None = None, path: str | None = None) -> Iterator[Group]:
+    def list(self, **filters: Unpack[GroupFilters]) -> Iterator[Group]:
         """Lazy iterator of groups; ``path`` uses "/" or "\\" between names."""
-        self._require(Capability.GROUPS_READ, "listing groups")
-        return self._adapter.list_groups(self._check_filters(_filters(number=number, path=path)))
+        return self._adapter.list_groups(self._filters(filters, "groups.list"))
 
     def get(self, group_id: Id) -> Group:
-        self._require(Capability.GROUPS_READ, "reading a group")
-        return self._adapter.get_group(normalise_id(group_id, "group id"))
+        self._require("get")
+        return self._adapter.get_group(self._id(group_id))
 
-    def create(
-        self,
-        *,
-        name: str,
-        parent_id: Id | None = None,
-        number: str | None = None,
-        notes: str | None = None,
-        lost_mode_message: str | None = None,
-        lost_mode_phone_number: str | None = None,
-        lost_mode_footnote: str | None = None,
-    ) -> Group:
-        self._require(Capability.GROUPS_WRITE, "creating groups")
-        if parent_id is not None:
-            self._require(Capability.GROUPS_NESTED, "nested groups (parent_id)")
-            parent_id = normalise_id(parent_id, "parent_id")
-        values = _filters(
-            name=name,
-            parent_id=parent_id,
-            number=number,
-            notes=notes,
-            lost_mode_message=lost_mode_message,
-            lost_mode_phone_number=lost_mode_phone_number,
-            lost_mode_footnote=lost_mode_footnote,
-        )
-        return self._adapter.create_group(values)
+    def create(self, **values: Unpack[GroupCreateArgs]) -> Group:
+        checked = self._values("create", values, "groups.create")
+        return self._adapter.create_group(cast(GroupCreate, checked))
 
-    def update(
-        self,
-        group_id: Id,
-        *,
-        name: str | _Unset = UNSET,
-        number: str | _Unset | None = UNSET,
-        notes: str | _Unset | None = UNSET,
-        lost_mode_message: str | _Unset | None = UNSET,
-        lost_mode_phone_number: str | _Unset | None = UNSET,
-        lost_mode_footnote: str | _Unset | None = UNSET,
-    ) -> Group:
-        self._require(Capability.GROUPS_WRITE, "updating groups")
-        changes = _given(
-            name=name,
-            number=number,
-            notes=notes,
-            lost_mode_message=lost_mode_message,
-            lost_mode_phone_number=lost_mode_phone_number,
-            lost_mode_footnote=lost_mode_footnote,
-        )
-        return self._adapter.update_group(normalise_id(group_id, "group id"), _nonempty(changes))
+    def update(self, group_id: Id, **changes: Unpack[GroupUpdateArgs]) -> Group:
+        checked = self._values("update", changes, "groups.update")
+        return self._adapter.update_group(self._id(group_id), cast(GroupChanges, checked))
 
     def delete(self, group_id: Id) -> None:
-        self._require(Capability.GROUPS_DELETE, "deleting groups")
-        self._adapter.delete_group(normalise_id(group_id, "group id"))
+        self._require("delete")
+        self._adapter.delete_group(self._id(group_id))
 
 
 class Users(_Namespace):
-    entity = "users"
+    entity = ENTITIES["users"]
 
-    def list(
-        self,
-        *,
-        email: str | None = None,
-        phone: str | None = None,
-        account: str | None = None,
-        group_id: Id | None = None,
-        tag_id: Id | None = None,
-    ) -> Iterator[User]:
+    def list(self, **filters: Unpack[UserFilters]) -> Iterator[User]:
         """Lazy iterator of users; filters combine (all must match)."""
-        self._require(Capability.USERS_READ, "listing users")
-        filters = _filters(
-            email=email, phone=phone, account=account, group_id=group_id, tag_id=tag_id
-        )
-        return self._adapter.list_users(self._check_filters(filters))
+        return self._adapter.list_users(self._filters(filters, "users.list"))
 
     def get(self, user_id: Id) -> User:
-        self._require(Capability.USERS_READ, "reading a user")
-        return self._adapter.get_user(normalise_id(user_id, "user id"))
+        self._require("get")
+        return self._adapter.get_user(self._id(user_id))
 
-    def create(
-        self,
-        *,
-        name: str,
-        email: str | None = None,
-        phone: str | None = None,
-        account: str | None = None,
-        account_group: str | None = None,
-        group_id: Id | None = None,
-        company: str | None = None,
-        office: str | None = None,
-        department: str | None = None,
-        position: str | None = None,
-    ) -> User:
-        self._require(Capability.USERS_WRITE, "creating users")
-        values = _filters(
-            name=name,
-            email=email,
-            phone=phone,
-            account=account,
-            account_group=account_group,
-            group_id=None if group_id is None else normalise_id(group_id, "group_id"),
-            company=company,
-            office=office,
-            department=department,
-            position=position,
-        )
-        return self._adapter.create_user(values)
+    def create(self, **values: Unpack[UserCreateArgs]) -> User:
+        checked = self._values("create", values, "users.create")
+        return self._adapter.create_user(cast(UserCreate, checked))
 
-    def update(
-        self,
-        user_id: Id,
-        *,
-        name: str | _Unset = UNSET,
-        email: str | _Unset | None = UNSET,
-        phone: str | _Unset | None = UNSET,
-        group_id: Id | _Unset = UNSET,
-        company: str | _Unset | None = UNSET,
-        office: str | _Unset | None = UNSET,
-        department: str | _Unset | None = UNSET,
-        position: str | _Unset | None = UNSET,
-    ) -> User:
-        self._require(Capability.USERS_WRITE, "updating users")
-        changes = _given(
-            name=name,
-            email=email,
-            phone=phone,
-            company=company,
-            office=office,
-            department=department,
-            position=position,
-            group_id=group_id
-            if isinstance(group_id, _Unset)
-            else normalise_id(group_id, "group_id"),
-        )
-        return self._adapter.update_user(normalise_id(user_id, "user id"), _nonempty(changes))
+    def update(self, user_id: Id, **changes: Unpack[UserUpdateArgs]) -> User:
+        checked = self._values("update", changes, "users.update")
+        return self._adapter.update_user(self._id(user_id), cast(UserChanges, checked))
 
     def delete(self, user_id: Id) -> None:
-        self._require(Capability.USERS_DELETE, "deleting users")
-        self._adapter.delete_user(normalise_id(user_id, "user id"))
+        self._require("delete")
+        self._adapter.delete_user(self._id(user_id))
 
 
 class Devices(_Namespace):
-    entity = "devices"
+    entity = ENTITIES["devices"]
 
-    def list(
-        self,
-        *,
-        serial_number: str | None = None,
-        group_id: Id | None = None,
-        user_id: Id | None = None,
-        account: str | None = None,
-        tag_id: Id | None = None,
-    ) -> Iterator[Device]:
+    def list(self, **filters: Unpack[DeviceFilters]) -> Iterator[Device]:
         """Lazy iterator of devices; filters combine (all must match)."""
-        self._require(Capability.DEVICES_READ, "listing devices")
-        filters = _filters(
-            serial_number=serial_number,
-            group_id=group_id,
-            user_id=user_id,
-            account=account,
-            tag_id=tag_id,
-        )
-        return self._adapter.list_devices(self._check_filters(filters))
+        return self._adapter.list_devices(self._filters(filters, "devices.list"))
 
     def get(self, device_id: Id) -> Device:
-        self._require(Capability.DEVICES_READ, "reading a device")
-        return self._adapter.get_device(normalise_id(device_id, "device id"))
+        self._require("get")
+        return self._adapter.get_device(self._id(device_id))
 
     def assign_user(self, device_id: Id, user_id: Id) -> Device:
         """Link the device to a user (DuoSTATION moves it to the user's group)."""
-        self._require(Capability.DEVICES_ASSIGN_USER, "assigning devices to users")
-        return self._adapter.assign_user(
-            normalise_id(device_id, "device id"), normalise_id(user_id, "user id")
-        )
+        self._client.require(Capability.DEVICES_ASSIGN_USER, "assigning devices to users")
+        return self._adapter.assign_user(self._id(device_id), normalise_id(user_id, "user id"))
 
     def rename(self, device_id: Id, name: str) -> Device:
-        self._require(Capability.DEVICES_RENAME, "renaming devices")
+        self._client.require(Capability.DEVICES_RENAME, "renaming devices")
         if not name.strip():
             raise ValidationError("a device name cannot be empty")
-        return self._adapter.rename_device(normalise_id(device_id, "device id"), name)
+        return self._adapter.rename_device(self._id(device_id), name)
 
     def send(self, device_id: Id, command: Command) -> CommandReceipt:
         """Send a command. Never retried automatically: a wipe sent twice is not harmless."""
         if not isinstance(command, Command):
             raise ValidationError(f"expected a Command, got {type(command).__name__}")
-        self._require(COMMAND_CAPABILITY[command.kind], f"the {command.kind.value} command")
-        return self._adapter.send_command(normalise_id(device_id, "device id"), command)
+        kind = command.kind
+        self._client.require(COMMAND_CAPABILITY[kind], f"the {kind.value} command")
+        return self._adapter.send_command(self._id(device_id), command)
 
     def lock(self, device_id: Id) -> CommandReceipt:
         return self.send(device_id, Command.lock())
@@ -324,120 +235,92 @@ def _command(factory: Callable[..., Command], *args: Any) -> Command:
         raise ValidationError(f"invalid command: {exc.errors()[0]['msg']}") from None
 
 
-def _nonempty(changes: dict[str, Any]) -> dict[str, Any]:
-    if not changes:
-        raise ValidationError("nothing to update: give at least one field")
-    return changes
-
-
 class Locations(_Namespace):
-    entity = "locations"
+    entity = ENTITIES["locations"]
 
     def list(self, *, device_id: Id) -> Iterator[Location]:
-        self._require(Capability.DEVICE_LOCATIONS, "device locations")
+        self._require("list")
         return self._adapter.list_locations(normalise_id(device_id, "device id"))
 
 
 class Tags(_Namespace):
-    entity = "tags"
+    entity = ENTITIES["tags"]
 
-    def list(self) -> Iterator[Tag]:
-        self._require(Capability.TAGS_READ, "tags")
-        return self._adapter.list_tags({})
+    def list(self, **filters: Unpack[TagFilters]) -> Iterator[Tag]:
+        return self._adapter.list_tags(self._filters(filters, "tags.list"))
 
     def get(self, tag_id: Id) -> Tag:
-        self._require(Capability.TAGS_READ, "tags")
-        return self._adapter.get_tag(normalise_id(tag_id, "tag id"))
+        self._require("get")
+        return self._adapter.get_tag(self._id(tag_id))
 
-    def create(
-        self, *, name: str, description: str | None = None, group_id: Id | None = None
-    ) -> Tag:
-        self._require(Capability.TAGS_WRITE, "creating tags")
-        values = _filters(
-            name=name,
-            description=description,
-            group_id=None if group_id is None else normalise_id(group_id, "group_id"),
-        )
-        return self._adapter.create_tag(values)
+    def create(self, **values: Unpack[TagCreateArgs]) -> Tag:
+        checked = self._values("create", values, "tags.create")
+        return self._adapter.create_tag(cast(TagCreate, checked))
 
-    def update(
-        self,
-        tag_id: Id,
-        *,
-        name: str | _Unset = UNSET,
-        description: str | _Unset | None = UNSET,
-        group_id: Id | _Unset | None = UNSET,
-    ) -> Tag:
-        self._require(Capability.TAGS_WRITE, "updating tags")
-        if not isinstance(group_id, _Unset) and group_id is not None:
-            group_id = normalise_id(group_id, "group_id")
-        changes = _given(name=name, description=description, group_id=group_id)
-        return self._adapter.update_tag(normalise_id(tag_id, "tag id"), _nonempty(changes))
+    def update(self, tag_id: Id, **changes: Unpack[TagUpdateArgs]) -> Tag:
+        checked = self._values("update", changes, "tags.update")
+        return self._adapter.update_tag(self._id(tag_id), cast(TagChanges, checked))
 
     def delete(self, tag_id: Id) -> None:
-        self._require(Capability.TAGS_DELETE, "deleting tags")
-        self._adapter.delete_tag(normalise_id(tag_id, "tag id"))
+        self._require("delete")
+        self._adapter.delete_tag(self._id(tag_id))
 
 
 class _TagLinks(_Namespace):
-    target: TagTarget
-    capability: Capability
+    """Links of one target kind (the entity's ``target``)."""
 
     def get(self, link_id: Id) -> TagLink:
-        self._require(self.capability, f"{self.target.value} tags")
-        return self._adapter.get_tag_link(self.target, normalise_id(link_id, "link id"))
+        self._require("get")
+        return self._adapter.get_tag_link(self._target, normalise_id(link_id, "link id"))
+
+    @property
+    def _target(self) -> TagTarget:
+        target = self.entity.target
+        assert target is not None, "a tag-link entity names its target"
+        return target
 
     def _link(self, target_id: Id, tag_id: Id) -> TagLink:
-        self._require(self.capability, f"{self.target.value} tags")
+        self._require("create")
         return self._adapter.link_tag(
-            self.target,
-            normalise_id(target_id, f"{self.target.value} id"),
+            self._target,
+            normalise_id(target_id, f"{self._target.value} id"),
             normalise_id(tag_id, "tag id"),
         )
 
     def unlink(self, link_id: Id) -> None:
         """Remove the link (by the link's own id, as ``list`` returns it)."""
-        self._require(self.capability, f"{self.target.value} tags")
-        self._adapter.unlink_tag(self.target, normalise_id(link_id, "link id"))
+        self._require("delete")
+        self._adapter.unlink_tag(self._target, normalise_id(link_id, "link id"))
 
-    def _list(self, filters: dict[str, Any]) -> Iterator[TagLink]:
-        self._require(self.capability, f"{self.target.value} tags")
-        return self._adapter.list_tag_links(self.target, self._check_filters(filters))
+    def _list(self, filters: Mapping[str, Any], call: str) -> Iterator[TagLink]:
+        return self._adapter.list_tag_links(self._target, self._filters(filters, call))
 
 
 class DeviceTags(_TagLinks):
-    entity = "device_tags"
-    target = TagTarget.DEVICE
-    capability = Capability.DEVICE_TAGS
+    entity = ENTITIES["device_tags"]
 
-    def list(
-        self, *, device_id: Id | None = None, serial_number: str | None = None
-    ) -> Iterator[TagLink]:
-        return self._list(_filters(device_id=device_id, serial_number=serial_number))
+    def list(self, **filters: Unpack[DeviceTagFilters]) -> Iterator[TagLink]:
+        return self._list(filters, "device_tags.list")
 
     def link(self, *, device_id: Id, tag_id: Id) -> TagLink:
         return self._link(device_id, tag_id)
 
 
 class UserTags(_TagLinks):
-    entity = "user_tags"
-    target = TagTarget.USER
-    capability = Capability.USER_TAGS
+    entity = ENTITIES["user_tags"]
 
-    def list(self, *, user_id: Id | None = None, email: str | None = None) -> Iterator[TagLink]:
-        return self._list(_filters(user_id=user_id, email=email))
+    def list(self, **filters: Unpack[UserTagFilters]) -> Iterator[TagLink]:
+        return self._list(filters, "user_tags.list")
 
     def link(self, *, user_id: Id, tag_id: Id) -> TagLink:
         return self._link(user_id, tag_id)
 
 
 class GroupTags(_TagLinks):
-    entity = "group_tags"
-    target = TagTarget.GROUP
-    capability = Capability.GROUP_TAGS
+    entity = ENTITIES["group_tags"]
 
-    def list(self) -> Iterator[TagLink]:
-        return self._list({})
+    def list(self, **filters: Unpack[GroupTagFilters]) -> Iterator[TagLink]:
+        return self._list(filters, "group_tags.list")
 
     def link(self, *, group_id: Id, tag_id: Id) -> TagLink:
         """``group_id="0"`` links the tag to "All" on DuoSTATION."""
@@ -445,49 +328,45 @@ class GroupTags(_TagLinks):
 
 
 class Apps(_Namespace):
-    entity = "apps"
+    entity = ENTITIES["apps"]
 
-    def list(self) -> Iterator[App]:
-        self._require(Capability.APPS_READ, "apps")
-        return self._adapter.list_apps({})
+    def list(self, **filters: Unpack[AppFilters]) -> Iterator[App]:
+        return self._adapter.list_apps(self._filters(filters, "apps.list"))
 
     def get(self, app_id: Id) -> App:
-        self._require(Capability.APPS_READ, "apps")
-        return self._adapter.get_app(normalise_id(app_id, "app id"))
+        self._require("get")
+        return self._adapter.get_app(self._id(app_id))
 
-    def upsert(
-        self,
-        *,
-        name: str,
-        company: str,
-        package_id: str,
-        version_text: str,
-        platform: Platform | str,
-        size: int,
-        store: AppStore | str,
-        store_id: str,
-        description: str | None = None,
-        version_number: int | None = None,
-        image_url: str | None = None,
-        image_data: str | None = None,
-    ) -> App:
+    def upsert(self, **values: Unpack[AppUpsertArgs]) -> App:
         """Add the app, or update the one with the same package id, platform and store."""
-        self._require(Capability.APPS_WRITE, "adding apps")
-        values = _filters(
-            name=name,
-            company=company,
-            package_id=package_id,
-            version_text=version_text,
-            platform=platform,
-            size=size,
-            store=store,
-            store_id=store_id,
-            description=description,
-            version_number=version_number,
-            image_url=image_url,
-            image_data=image_data,
-        )
-        return self._adapter.upsert_app(values)
+        checked = self._values("create", values, "apps.upsert")
+        return self._adapter.upsert_app(cast(AppUpsert, checked))
+
+
+def _show_keywords(namespace: type[_Namespace]) -> None:
+    """Give ``inspect.signature`` (``help()``, notebooks, the CLI test) the keyword-only
+    parameters the registry declares, in place of ``**values``."""
+    entity = namespace.entity
+    keywords: dict[str, list[tuple[str, Any]]] = {
+        "list": [(ff.name, None) for ff in entity.filter_fields],
+        entity.verb: [
+            (w.name, inspect.Parameter.empty if w.required else None)
+            for w in entity.fields_for("create")
+        ],
+        "update": [(w.name, UNSET) for w in entity.fields_for("update")],
+    }
+    for verb, names in keywords.items():
+        method = namespace.__dict__.get(verb)
+        if method is None:
+            continue
+        signature = inspect.signature(method)
+        kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d) for n, d in names]
+        method.__signature__ = signature.replace(parameters=[*kept, *added])
+
+
+for _namespace in (Groups, Users, Devices, Tags, DeviceTags, UserTags, GroupTags, Apps):
+    _show_keywords(_namespace)
 
 
 class Client:

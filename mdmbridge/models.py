@@ -4,15 +4,22 @@ Core models are strict (unknown fields are refused, types are checked) and froze
 record means the same thing everywhere it travels. Nothing a vendor sends is lost: the
 payload, verbatim, is kept in ``raw``. Enums fall back to ``UNKNOWN`` so a value a vendor
 adds next year degrades to "unknown" instead of breaking an export of 20,000 devices.
+
+A field annotated with :class:`~mdmbridge.fields.Write` can be written through the client;
+that annotation is the only place that says so. The client's keywords, the CLI's options,
+the export's columns, what a migration copies and the documentation all follow from it
+(see :mod:`mdmbridge.entities`).
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from mdmbridge.fields import Write
 
 
 class _FallbackEnum(enum.StrEnum):
@@ -65,29 +72,47 @@ class Record(BaseModel):
 class Group(Record):
     entity: ClassVar[str] = "group"
 
-    name: str
-    parent_id: str | None = None
+    name: Annotated[str, Write("the group's name", create="required", update_help="new name")]
+    parent_id: Annotated[
+        str | None,
+        Write("the parent group's id (nested groups)", update=False, ref="group"),
+    ] = None
     path: str | None = None  # names from the top, joined with "/"
-    number: str | None = None
-    notes: str | None = None
-    lost_mode_message: str | None = None
-    lost_mode_phone_number: str | None = None
-    lost_mode_footnote: str | None = None
+    number: Annotated[str | None, Write("the group's number")] = None
+    notes: Annotated[str | None, Write("free-text notes")] = None
+    lost_mode_message: Annotated[
+        str | None, Write("lost-mode message shown on the group's devices")
+    ] = None
+    lost_mode_phone_number: Annotated[str | None, Write("lost-mode phone number")] = None
+    lost_mode_footnote: Annotated[str | None, Write("lost-mode footnote")] = None
 
 
 class User(Record):
     entity: ClassVar[str] = "user"
 
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    account: str | None = None
-    account_group: str | None = None
-    group_id: str | None = None
-    company: str | None = None
-    office: str | None = None
-    department: str | None = None
-    position: str | None = None
+    # Optional when read (vendors have users without one), required when created.
+    name: Annotated[
+        str | None, Write("the user's name", create="required", update_help="new name")
+    ] = None
+    email: Annotated[str | None, Write("e-mail address")] = None
+    phone: Annotated[str | None, Write("phone number")] = None
+    account: Annotated[str | None, Write("account name", update=False)] = None
+    account_group: Annotated[
+        str | None, Write("account group (directory domain)", update=False)
+    ] = None
+    group_id: Annotated[
+        str | None,
+        Write(
+            "the user's group (id)",
+            update_help="move the user to this group (id)",
+            clear=False,
+            ref="group",
+        ),
+    ] = None
+    company: Annotated[str | None, Write("company")] = None
+    office: Annotated[str | None, Write("office")] = None
+    department: Annotated[str | None, Write("department")] = None
+    position: Annotated[str | None, Write("position / title")] = None
 
 
 class Device(Record):
@@ -120,9 +145,9 @@ class Location(Record):
 class Tag(Record):
     entity: ClassVar[str] = "tag"
 
-    name: str
-    description: str | None = None
-    group_id: str | None = None
+    name: Annotated[str, Write("the tag's name", create="required", update_help="new name")]
+    description: Annotated[str | None, Write("description")] = None
+    group_id: Annotated[str | None, Write("the group the tag belongs to (id)", ref="group")] = None
 
 
 class TagLink(Record):
@@ -139,18 +164,23 @@ class TagLink(Record):
 class App(Record):
     entity: ClassVar[str] = "app"
 
-    name: str
-    description: str | None = None
-    company: str | None = None
-    package_id: str
-    version_text: str | None = None
-    version_number: int | None = None
-    platform: Platform = Platform.UNKNOWN
-    size: int | None = None
-    store: AppStore = AppStore.UNKNOWN
-    store_id: str | None = None
-    image_url: str | None = None
-    has_image_data: bool = False
+    # Apps are only ever upserted (entities.py: the "upsert" verb, no update).
+    name: Annotated[str, Write("the app's name", create="required")]
+    description: Annotated[str | None, Write("description")] = None
+    company: Annotated[str | None, Write("publisher", create="required")] = None
+    package_id: Annotated[str, Write("bundle / package id", create="required")]
+    version_text: Annotated[str | None, Write("version as shown", create="required")] = None
+    version_number: Annotated[int | None, Write("version as a number")] = None
+    platform: Annotated[Platform, Write("platform", create="required")] = Platform.UNKNOWN
+    size: Annotated[int | None, Write("size in bytes", create="required", min=0)] = None
+    store: Annotated[AppStore, Write("where it is installed from", create="required")] = (
+        AppStore.UNKNOWN
+    )
+    store_id: Annotated[
+        str | None, Write("the store's id (or URL for in-house apps)", create="required")
+    ] = None
+    image_url: Annotated[str | None, Write("icon URL")] = None
+    has_image_data: bool = False  # written as image_data (entities.py: a write-only field)
 
 
 class CommandKind(enum.StrEnum):

@@ -25,6 +25,15 @@ from mdmbridge.models import (
 )
 from mdmbridge.paging import single_page
 from mdmbridge.transport import Transport
+from mdmbridge.writes import (
+    AppUpsert,
+    GroupChanges,
+    GroupCreate,
+    TagChanges,
+    TagCreate,
+    UserChanges,
+    UserCreate,
+)
 
 from . import mapping as m
 from . import wire
@@ -192,20 +201,18 @@ class DuoStationAdapter(Adapter):
     def get_group(self, group_id: str) -> Group:
         return self._one(Group, m.GROUP, "groups", int_id(group_id, "group id"))
 
-    def create_group(self, values: Values) -> Group:
-        body = dict(values)
-        wire.check_required(body, ("name",), "group")
+    def create_group(self, values: GroupCreate) -> Group:
+        body: dict[str, Any] = dict(values)
         wire.check_lost_mode(body)
-        if "parent_id" in body:
-            body["parent_id"] = int_id(body["parent_id"], "parent_id", allow_zero=True)
+        if "parent_id" in values:
+            body["parent_id"] = int_id(values["parent_id"], "parent_id", allow_zero=True)
         new = self._create("groups", m.to_wire(body, m.GROUP_CREATE_KEYS), "group")
         return self.get_group(new)
 
-    def update_group(self, group_id: str, changes: Values) -> Group:
+    def update_group(self, group_id: str, changes: GroupChanges) -> Group:
         number = int_id(group_id, "group id")
-        checked = _checked_changes(changes, "group")
         self._read_modify_write(
-            "groups", number, self.get_group(group_id), m.GROUP_UPDATE_KEYS, checked
+            "groups", number, self.get_group(group_id), m.GROUP_UPDATE_KEYS, dict(changes)
         )
         return self.get_group(group_id)
 
@@ -242,19 +249,17 @@ class DuoStationAdapter(Adapter):
     def get_user(self, user_id: str) -> User:
         return self._one(User, m.USER, "users", int_id(user_id, "user id"))
 
-    def create_user(self, values: Values) -> User:
-        body = dict(values)
-        wire.check_required(body, ("name",), "user")
-        if "group_id" in body:
-            body["group_id"] = int_id(body["group_id"], "group_id")
+    def create_user(self, values: UserCreate) -> User:
+        body: dict[str, Any] = dict(values)
+        if "group_id" in values:
+            body["group_id"] = int_id(values["group_id"], "group_id")
         return self.get_user(self._create("users", m.to_wire(body, m.USER_CREATE_KEYS), "user"))
 
-    def update_user(self, user_id: str, changes: Values) -> User:
+    def update_user(self, user_id: str, changes: UserChanges) -> User:
         number = int_id(user_id, "user id")
-        checked = _checked_changes(changes, "user")
-        self._read_modify_write(
-            "users", number, self.get_user(user_id), m.USER_UPDATE_KEYS, checked
-        )
+        checked = _local_ids(changes)
+        current = self.get_user(user_id)
+        self._read_modify_write("users", number, current, m.USER_UPDATE_KEYS, checked)
         return self.get_user(user_id)
 
     def delete_user(self, user_id: str) -> None:
@@ -309,16 +314,15 @@ class DuoStationAdapter(Adapter):
     def get_tag(self, tag_id: str) -> Tag:
         return self._one(Tag, m.TAG, "tags", int_id(tag_id, "tag id"))
 
-    def create_tag(self, values: Values) -> Tag:
-        body = dict(values)
-        wire.check_required(body, ("name",), "tag")
-        if "group_id" in body:
-            body["group_id"] = int_id(body["group_id"], "group_id")
+    def create_tag(self, values: TagCreate) -> Tag:
+        body: dict[str, Any] = dict(values)
+        if "group_id" in values:
+            body["group_id"] = int_id(values["group_id"], "group_id")
         return self.get_tag(self._create("tags", m.to_wire(body, m.TAG_KEYS), "tag"))
 
-    def update_tag(self, tag_id: str, changes: Values) -> Tag:
+    def update_tag(self, tag_id: str, changes: TagChanges) -> Tag:
         number = int_id(tag_id, "tag id")
-        checked = _checked_changes(changes, "tag")
+        checked = _local_ids(changes)
         self._read_modify_write("tags", number, self.get_tag(tag_id), m.TAG_KEYS, checked)
         return self.get_tag(tag_id)
 
@@ -365,16 +369,15 @@ class DuoStationAdapter(Adapter):
     def get_app(self, app_id: str) -> App:
         return self._one(App, m.APP, "apps", int_id(app_id, "app id"))
 
-    def upsert_app(self, values: Values) -> App:
-        body = m.to_wire(wire.app_body(dict(values)), m.APP_KEYS)
+    def upsert_app(self, values: AppUpsert) -> App:
+        body = m.to_wire(wire.app_body(values), m.APP_KEYS)
         return self.get_app(self._create("apps", body, "app"))
 
 
-def _checked_changes(changes: Values, what: str) -> dict[str, Any]:
-    """Everything about an update that can be refused locally, before the first request."""
-    checked = dict(changes)
-    if "name" in checked and not (checked["name"] or "").strip():
-        raise ValidationError(f"{what} name cannot be empty", vendor=VENDOR)
+def _local_ids(changes: UserChanges | TagChanges) -> dict[str, Any]:
+    """A group id that cannot be DuoSTATION's is refused before the first request (the
+    read of the current record)."""
+    checked: dict[str, Any] = dict(changes)
     if checked.get("group_id") is not None:
         checked["group_id"] = int_id(str(checked["group_id"]), "group_id")
     return checked

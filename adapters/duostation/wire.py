@@ -12,6 +12,7 @@ import binascii
 import re
 import urllib.parse
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -20,6 +21,7 @@ from mdmbridge.adapter import AdapterSettings
 from mdmbridge.errors import MalformedResponse, ValidationError
 from mdmbridge.models import AppStore, CommandKind, Platform
 from mdmbridge.transport import VendorError
+from mdmbridge.writes import AppUpsert
 
 from .mapping import PLATFORM_CODES, STORE_CODES
 
@@ -124,14 +126,6 @@ def new_id(data: Any, what: str) -> str:
     raise MalformedResponse(f"creating a {what}: unexpected id {data!r}", vendor=VENDOR)
 
 
-def check_required(values: dict[str, Any], required: tuple[str, ...], what: str) -> None:
-    missing = [
-        name for name in required if values.get(name) is None or str(values[name]).strip() == ""
-    ]
-    if missing:
-        raise ValidationError(f"{what}: {', '.join(missing)} is required", vendor=VENDOR)
-
-
 def check_lost_mode(values: dict[str, Any]) -> None:
     """The document: all 'lost mode' parameters must have a value, or none of them."""
     fields = ("lost_mode_message", "lost_mode_phone_number", "lost_mode_footnote")
@@ -148,42 +142,23 @@ def check_lost_mode(values: dict[str, Any]) -> None:
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _enum_code(
-    value: Any, enum_type: type[Platform] | type[AppStore], codes: dict[Any, int], what: str
-) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value in codes.values():
-        return value
-    member = enum_type(value) if isinstance(value, str) else value
-    if member not in codes:
+def _enum_code(value: Platform | AppStore, codes: Mapping[Any, int], what: str) -> int:
+    if value not in codes:
         allowed = ", ".join(m.value for m in codes)
-        raise ValidationError(f"app {what} must be one of {allowed}, got {value!r}", vendor=VENDOR)
-    return codes[member]
+        raise ValidationError(
+            f"app {what} must be one of {allowed}, got {value.value!r}", vendor=VENDOR
+        )
+    return codes[value]
 
 
-def app_body(values: dict[str, Any]) -> dict[str, Any]:
-    """Validate an app against the document's rules and return it with vendor enum codes."""
-    check_required(
-        values,
-        ("name", "company", "package_id", "version_text", "platform", "size", "store", "store_id"),
-        "app",
-    )
-    out = dict(values)
-    out["platform"] = platform_code = _enum_code(
-        values["platform"], Platform, PLATFORM_CODES, "platform"
-    )
-    out["store"] = store_code = _enum_code(values["store"], AppStore, STORE_CODES, "store")
-    size = values["size"]
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValidationError(
-            f"app size must be a whole number of bytes, got {size!r}", vendor=VENDOR
-        )
-    version_number = values.get("version_number")
-    if version_number is not None and (
-        isinstance(version_number, bool) or not isinstance(version_number, int)
-    ):
-        raise ValidationError(
-            f"app version_number must be an integer, got {version_number!r}", vendor=VENDOR
-        )
+def app_body(values: AppUpsert) -> dict[str, Any]:
+    """Check an app against the document's rules and return it with vendor enum codes.
+
+    Core has checked the rest: every required field present and not blank, the platform
+    and store known members, size and version_number integers (size not negative)."""
+    out: dict[str, Any] = dict(values)
+    out["platform"] = platform_code = _enum_code(values["platform"], PLATFORM_CODES, "platform")
+    out["store"] = store_code = _enum_code(values["store"], STORE_CODES, "store")
     has_data, has_url = values.get("image_data") is not None, values.get("image_url") is not None
     if has_data == has_url:
         raise ValidationError("app needs exactly one of image_data or image_url", vendor=VENDOR)

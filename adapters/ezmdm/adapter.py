@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mdmbridge.adapter import Adapter, Values, Writable
 from mdmbridge.capabilities import Capability
-from mdmbridge.errors import MalformedResponse, NotFound, ValidationError
+from mdmbridge.errors import MalformedResponse, NotFound
 from mdmbridge.mapping import FieldTable, build
 from mdmbridge.models import (
     Command,
@@ -22,6 +22,7 @@ from mdmbridge.models import (
 )
 from mdmbridge.paging import Page, paginate
 from mdmbridge.transport import Transport
+from mdmbridge.writes import GroupChanges, GroupCreate, UserChanges, UserCreate
 
 from . import mapping as m
 from . import wire
@@ -176,23 +177,14 @@ class EzmdmAdapter(Adapter):
     def get_group(self, group_id: str) -> Group:
         return self._one(Group, m.GROUP, "group", group_id)
 
-    def create_group(self, values: Values) -> Group:
-        _require_name(values, "group")
-        unsupported = sorted(set(values) - set(m.GROUP_WRITE_KEYS))
-        if unsupported:
-            raise ValidationError(
-                f"ezmdm groups have no {', '.join(unsupported)}", vendor=VENDOR, tenant=self.tenant
-            )
+    # Writes: the client has checked the values and refused every field not in
+    # ``writable`` (that is, not in the mapping's key tables) before calling these.
+
+    def create_group(self, values: GroupCreate) -> Group:
         return self.get_group(self._add("group", m.to_form(dict(values), m.GROUP_WRITE_KEYS)))
 
-    def update_group(self, group_id: str, changes: Values) -> Group:
+    def update_group(self, group_id: str, changes: GroupChanges) -> Group:
         check_id(group_id, "group id")
-        unsupported = sorted(set(changes) - set(m.GROUP_WRITE_KEYS))
-        if unsupported:
-            raise ValidationError(
-                f"ezmdm groups have no {', '.join(unsupported)}", vendor=VENDOR, tenant=self.tenant
-            )
-        _require_name(changes, "group", optional=True)
         self._update("group", group_id, m.to_form(dict(changes), m.GROUP_WRITE_KEYS))
         return self.get_group(group_id)
 
@@ -206,30 +198,15 @@ class EzmdmAdapter(Adapter):
     def get_user(self, user_id: str) -> User:
         return self._one(User, m.USER, "user", user_id)
 
-    def create_user(self, values: Values) -> User:
-        _require_name(values, "user")
-        self._refuse_fields(values, m.USER_WRITE_KEYS, "users")
+    def create_user(self, values: UserCreate) -> User:
         if "group_id" in values:
-            check_id(str(values["group_id"]), "group_id")
+            check_id(values["group_id"], "group_id")
         return self.get_user(self._add("user", m.to_form(dict(values), m.USER_WRITE_KEYS)))
 
-    def update_user(self, user_id: str, changes: Values) -> User:
+    def update_user(self, user_id: str, changes: UserChanges) -> User:
         check_id(user_id, "user id")
-        self._refuse_fields(changes, m.USER_WRITE_KEYS, "users")
-        _require_name(changes, "user", optional=True)
         self._update("user", user_id, m.to_form(dict(changes), m.USER_WRITE_KEYS))
         return self.get_user(user_id)
-
-    def _refuse_fields(self, values: Values, keys: dict[str, str], what: str) -> None:
-        unsupported = sorted(
-            name for name, value in values.items() if name not in keys and value is not None
-        )
-        if unsupported:
-            raise ValidationError(
-                f"ezmdm {what} cannot hold {', '.join(unsupported)}",
-                vendor=VENDOR,
-                tenant=self.tenant,
-            )
 
     # devices -------------------------------------------------------------------------------
 
@@ -264,11 +241,3 @@ class EzmdmAdapter(Adapter):
     def list_locations(self, device_id: str) -> Iterator[Location]:
         owner = check_id(device_id, "device id")
         return self._paged(Location, m.LOCATION, "devicelocation", owner, "device")
-
-
-def _require_name(values: Values, what: str, *, optional: bool = False) -> None:
-    if optional and "name" not in values:
-        return
-    name = values.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"{what} name is required and cannot be empty", vendor=VENDOR)
