@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mdmbridge.export.schema import columns_of, row_maker
+from mdmbridge.entities import columns_of
+from mdmbridge.export.schema import row_maker
 from mdmbridge.models import Record
 
 FORMATS = ("table", "json", "jsonl", "csv")
