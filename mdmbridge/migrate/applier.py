@@ -33,6 +33,7 @@ from mdmbridge.errors import (
     UnsupportedOperation,
     ValidationError,
 )
+from mdmbridge.migrate.kinds import KINDS, RECORD_KINDS
 from mdmbridge.migrate.ledger import Ledger
 from mdmbridge.migrate.model import Plan, Step, ref_kind, ref_of
 from mdmbridge.migrate.snapshot import fold
@@ -251,23 +252,21 @@ class _Run:
 
 
 def _execute(client: Client, step: Step, fields: dict[str, Any]) -> str | None:
-    kind, action, tid = step.kind, step.action, step.target_id
-    if kind in ("group", "user", "tag"):
-        namespace: Any = {"group": client.groups, "user": client.users, "tag": client.tags}[kind]
-        if action == "create":
+    kind = KINDS.get(step.kind)
+    if kind is None:
+        raise ConfigError(f"unknown step kind {step.kind!r}")
+    namespace: Any = getattr(client, kind.entity.name)
+    tid = step.target_id
+    if kind.name in RECORD_KINDS:
+        if step.action == "create":
             return str(namespace.create(**fields).id)
         namespace.update(tid, **fields)
         return tid
-    if kind == "device_user":
+    if kind.target is None:  # a device's user
         client.devices.assign_user(str(tid), fields["user_id"])
         return tid
-    if kind == "device_tag":
-        return client.device_tags.link(device_id=fields["target_id"], tag_id=fields["tag_id"]).id
-    if kind == "user_tag":
-        return client.user_tags.link(user_id=fields["target_id"], tag_id=fields["tag_id"]).id
-    if kind == "group_tag":
-        return client.group_tags.link(group_id=fields["target_id"], tag_id=fields["tag_id"]).id
-    raise ConfigError(f"unknown step kind {kind!r}")
+    keyword = f"{kind.target.value}_id"  # link(device_id=..., tag_id=...)
+    return str(namespace.link(**{keyword: fields["target_id"], "tag_id": fields["tag_id"]}).id)
 
 
 def _lookup(client: Client, step: Step, fields: dict[str, Any], *, taken: set[str]) -> str | None:
@@ -292,14 +291,10 @@ def _lookup(client: Client, step: Step, fields: dict[str, Any], *, taken: set[st
         device = client.devices.get(str(step.target_id))
         return device.id if device.user_id == fields["user_id"] else None
     else:
-        links: dict[str, Any] = {
-            "device_tag": client.device_tags,
-            "user_tag": client.user_tags,
-            "group_tag": client.group_tags,
-        }
+        links: Any = getattr(client, KINDS[kind].entity.name)
         hits = [
             link.id
-            for link in links[kind].list()
+            for link in links.list()
             if link.target_id == str(fields["target_id"]) and link.tag_id == str(fields["tag_id"])
         ]
     if len(hits) > 1:

@@ -5,40 +5,23 @@ keeps that target record; otherwise groups match by path (names from the top, co
 case-insensitively), users by e-mail, then by account, devices by serial number, tags by
 name. One match is reused (and updated where fields differ); several are reported as
 ambiguous and skipped, never guessed, and so is everything that depends on them.
+
+What moves with each record is data: every field the registry lets the client create,
+as far as the target's adapter can hold it (``copy``); the rest is noted as not migrated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from mdmbridge.adapter import Writable
 from mdmbridge.capabilities import Capability as C
-from mdmbridge.migrate.model import Note, Plan, PlanOptions, Side, Step
+from mdmbridge.migrate.model import Plan, PlanOptions
+from mdmbridge.migrate.plan_links import LinkSteps
+from mdmbridge.migrate.plan_steps import refs
 from mdmbridge.migrate.snapshot import Snapshot, fold
-from mdmbridge.models import App, Group, Record, TagLink, User
-
-GROUP_FIELDS = (
-    "number",
-    "notes",
-    "lost_mode_message",
-    "lost_mode_phone_number",
-    "lost_mode_footnote",
-)
-USER_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "account",
-    "account_group",
-    "company",
-    "office",
-    "department",
-    "position",
-)
-TAG_FIELDS = ("description",)
-_NONE = Writable(frozenset(), frozenset())
+from mdmbridge.models import App, Group, User
 
 
 def make_plan(
@@ -61,152 +44,7 @@ def make_plan(
     return planner.plan
 
 
-class _Planner:
-    def __init__(
-        self,
-        source: Snapshot,
-        target: Snapshot,
-        writable: Mapping[str, Writable],
-        options: PlanOptions,
-        ledger: dict[str, str],
-    ) -> None:
-        self.src, self.dst, self.writable, self.options, self.ledger = (
-            source,
-            target,
-            writable,
-            options,
-            ledger,
-        )
-        self.plan = Plan(
-            source=Side(tenant=source.tenant, vendor=source.vendor),
-            target=Side(tenant=target.tenant, vendor=target.vendor),
-            created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            options=options,
-        )
-        # source ref -> target id, or None while a step of this plan has yet to create it;
-        # a ref missing here was skipped (and said so).
-        self.resolved: dict[str, str | None] = {}
-        self.claimed: set[tuple[str, str]] = set()  # (kind, target id) already matched
-
-    # helpers -------------------------------------------------------------------------------
-
-    def note(self, ref: str, kind: str, reason: str, fields: list[str] | None = None) -> None:
-        self.plan.not_migrated.append(Note(ref=ref, kind=kind, reason=reason, fields=fields or []))
-
-    def ambiguous(self, ref: str, kind: str, reason: str) -> None:
-        self.plan.ambiguous.append(Note(ref=ref, kind=kind, reason=reason))
-
-    def can(self, capability: C) -> bool:
-        return capability in self.dst.capabilities
-
-    def existing(
-        self,
-        ref: str,
-        by_id: Mapping[str, Record],
-        candidates: list[Any],
-        what: str,
-        kind: str,
-    ) -> tuple[Record | None, bool]:
-        """(the target record this ref maps to, True if the ref must be skipped)."""
-        if ref in self.ledger:
-            found = by_id.get(self.ledger[ref])
-            if found is not None:
-                return found, False
-        free = [c for c in candidates if (kind, c.id) not in self.claimed]
-        if len(free) > 1:
-            ids = ", ".join(c.id for c in free[:5])
-            self.ambiguous(
-                ref, kind, f"{len(free)} target {kind}s match {what} (ids {ids}); not guessing"
-            )
-            return None, True
-        if len(candidates) > len(free) and not free:
-            self.ambiguous(
-                ref,
-                kind,
-                f"the target {kind} matching {what} is already matched to another "
-                "source record (duplicates in the source)",
-            )
-            return None, True
-        return (free[0] if free else None), False
-
-    def differing(
-        self, desired: dict[str, Any], current: Record, allowed: frozenset[str]
-    ) -> dict[str, Any]:
-        changes: dict[str, Any] = {}
-        for name, value in desired.items():
-            if name not in allowed or name == "parent_id":
-                continue
-            if isinstance(value, dict) and "$ref" in value:
-                wanted = self.resolved.get(value["$ref"])
-                # None: this plan has yet to create it, so it cannot be in place already.
-                if wanted is None or wanted != getattr(current, name):
-                    changes[name] = value
-            elif value != getattr(current, name):
-                changes[name] = value
-        return changes
-
-    def settle(
-        self,
-        ref: str,
-        kind: str,
-        existing: Record | None,
-        desired: dict[str, Any],
-        reason: str,
-        match: dict[str, Any],
-        depends: list[str],
-    ) -> None:
-        """Reuse (and update) the existing record, or plan its creation."""
-        allowed = self.writable.get(f"{kind}s", _NONE)
-        if existing is not None:
-            self.claimed.add((kind, existing.id))
-            self.resolved[ref] = existing.id
-            how = (
-                "recorded in the ledger"
-                if self.ledger.get(ref) == existing.id
-                else f"matched by {reason}"
-            )
-            # Also for records the ledger maps: then any ledger can resolve references to them.
-            self.plan.steps.append(
-                Step(
-                    id=ref,
-                    ref=ref,
-                    kind=kind,
-                    action="reuse",
-                    target_id=existing.id,
-                    reason=f"already in the target: {how}",
-                )
-            )
-            changes = self.differing(desired, existing, allowed.update)
-            if changes:
-                self.plan.steps.append(
-                    Step(
-                        id=f"{ref}#update",
-                        ref=ref,
-                        kind=kind,
-                        action="update",
-                        target_id=existing.id,
-                        fields=changes,
-                        depends_on=_refs(changes),
-                        reason=f"differs in the target: {', '.join(sorted(changes))}",
-                    )
-                )
-            return
-        self.resolved[ref] = None
-        self.plan.steps.append(
-            Step(
-                id=ref,
-                ref=ref,
-                kind=kind,
-                action="create",
-                fields=desired,
-                match=match,
-                depends_on=depends,
-                reason=f"not in the target: no {kind} matches {reason}"
-                if reason
-                else "the source record has no e-mail or account to match on",
-            )
-        )
-
+class _Planner(LinkSteps):
     # groups --------------------------------------------------------------------------------
 
     def groups(self) -> None:
@@ -263,22 +101,10 @@ class _Planner:
             return
         flat_name = sep.join(path) if sep else path[-1]
         name = path[-1] if self.dst.nested else flat_name
-        create = self.writable.get("groups", _NONE).create
         desired: dict[str, Any] = {"name": name}
         if parent_ref is not None:
             desired["parent_id"] = {"$ref": parent_ref}
-        dropped = []
-        for field in GROUP_FIELDS:
-            value = getattr(group, field) if group is not None else None
-            if value:
-                if field in create:
-                    desired[field] = value
-                else:
-                    dropped.append(field)
-        if dropped:
-            self.note(
-                ref, "group", f"{self.dst.vendor} groups cannot hold {', '.join(dropped)}", dropped
-            )
+        desired |= self.copy(ref, "group", group, besides=("name",))  # the name is the path's
         key = tuple(fold(p) for p in path) if self.dst.nested else (fold(flat_name),)
         what = f"the path {'/'.join(path)!r}" if self.dst.nested else f"the name {flat_name!r}"
         existing, skip = self.existing(ref, by_id, index.get(key, []), what, "group")
@@ -325,8 +151,7 @@ class _Planner:
                 )
                 continue
             desired: dict[str, Any] = {"name": tag.name}
-            if tag.description:
-                desired["description"] = tag.description
+            desired |= self.copy(ref, "tag", tag, besides=("name",))
             if tag.group_id:
                 group_ref = f"group:{tag.group_id}"
                 if group_ref not in self.resolved:
@@ -349,7 +174,7 @@ class _Planner:
                     desired,
                     f"the name {tag.name!r}",
                     {"name": tag.name},
-                    _refs(desired),
+                    refs(desired),
                 )
 
     # users ---------------------------------------------------------------------------------
@@ -363,7 +188,7 @@ class _Planner:
             return
         by_email, by_account = self.dst.index_users()
         by_id = {u.id: u for u in self.dst.users}
-        holds_account = "account" in self.writable.get("users", _NONE).create
+        holds_account = "account" in self.holds("user").create
         duplicates = _duplicate_keys(self.src.users, holds_account)
         for user in self.src.users:
             key = _user_key(user, holds_account)
@@ -390,29 +215,15 @@ class _Planner:
         if not user.name:
             self.note(ref, "user", "the source user has no name, which the target requires")
             return
-        create = self.writable.get("users", _NONE).create
-        desired: dict[str, Any] = {}
-        dropped = []
-        for field in USER_FIELDS:
-            value = getattr(user, field)
-            if value:
-                if field in create:
-                    desired[field] = value
-                else:
-                    dropped.append(field)
-        if user.group_id:
-            group_ref = f"group:{user.group_id}"
-            if group_ref not in self.resolved:
-                self.note(
-                    ref, "user", f"its group {group_ref} was not migrated (see above); user skipped"
-                )
-                return
-            if "group_id" in create:
-                desired["group_id"] = {"$ref": group_ref}
-        if dropped:
+        group_ref = f"group:{user.group_id}" if user.group_id else None
+        if group_ref is not None and group_ref not in self.resolved:
             self.note(
-                ref, "user", f"{self.dst.vendor} users cannot hold {', '.join(dropped)}", dropped
+                ref, "user", f"its group {group_ref} was not migrated (see above); user skipped"
             )
+            return
+        desired = self.copy(ref, "user", user)
+        if group_ref is not None and "group_id" in self.holds("user").create:
+            desired["group_id"] = {"$ref": group_ref}
         match: dict[str, Any]
         if user.email:
             candidates, what, match = (
@@ -431,156 +242,12 @@ class _Planner:
             match = {"name": user.name, "group": desired.get("group_id")}
         existing, skip = self.existing(ref, by_id, candidates, what, "user")
         if not skip:
-            self.settle(ref, "user", existing, desired, what, match, _refs(desired))
+            self.settle(ref, "user", existing, desired, what, match, refs(desired))
 
     def apps(self) -> None:
         """Apps carry binaries, licences and store links no API here can move: say so, each."""
         for app in self.src.apps:
             self.note(f"app:{app.id}", "app", _app_note(app))
-
-    # links ---------------------------------------------------------------------------------
-
-    def device_links(self) -> None:
-        owned = [d for d in self.src.devices if d.user_id]
-        if not owned:
-            return
-        if not self.can(C.DEVICES_ASSIGN_USER):
-            self.note(
-                "devices",
-                "device_user",
-                f"{len(owned)} device-to-user links: "
-                f"{self.dst.vendor} cannot assign devices to users",
-            )
-            return
-        by_serial = self.dst.index_devices()
-        serials: dict[str, int] = {}
-        for device in self.src.devices:
-            if device.serial_number:
-                serials[fold(device.serial_number)] = serials.get(fold(device.serial_number), 0) + 1
-        for device in owned:
-            ref = f"device:{device.id}"
-            if serials.get(fold(device.serial_number), 0) > 1:
-                self.ambiguous(
-                    ref,
-                    "device_user",
-                    f"the source has several devices with the serial "
-                    f"number {device.serial_number}; not guessing which user it belongs to",
-                )
-                continue
-            user_ref = f"user:{device.user_id}"
-            if user_ref not in self.resolved:
-                self.note(ref, "device_user", f"its user {user_ref} was not migrated")
-                continue
-            target_device = self.target_device(ref, device.serial_number, by_serial, "device_user")
-            if target_device is None:
-                continue
-            wanted = self.resolved[user_ref]
-            if wanted is not None and target_device.user_id == wanted:
-                continue
-            self.plan.steps.append(
-                Step(
-                    id=f"{ref}#link",
-                    ref=ref,
-                    kind="device_user",
-                    action="link",
-                    target_id=target_device.id,
-                    fields={"user_id": {"$ref": user_ref}},
-                    depends_on=[user_ref],
-                    reason=f"device {device.serial_number} is enrolled in the target: "
-                    "link it to its user",
-                )
-            )
-
-    def target_device(
-        self, ref: str, serial: str | None, by_serial: Mapping[str, list[Any]], kind: str
-    ) -> Any:
-        if not serial:
-            self.note(ref, kind, "the source device has no serial number to match on")
-            return None
-        candidates = by_serial.get(fold(serial), [])
-        if not candidates:
-            self.note(
-                ref,
-                kind,
-                f"device {serial} is not enrolled in the target (devices re-enrol; "
-                "run the migration again after they have)",
-            )
-            return None
-        if len(candidates) > 1:
-            self.ambiguous(
-                ref, kind, f"{len(candidates)} target devices have the serial number {serial}"
-            )
-            return None
-        return candidates[0]
-
-    def tag_links(self) -> None:
-        kinds = (
-            ("device_tag", C.DEVICE_TAGS, self.src.device_tags, self.dst.device_tags),
-            ("user_tag", C.USER_TAGS, self.src.user_tags, self.dst.user_tags),
-            ("group_tag", C.GROUP_TAGS, self.src.group_tags, self.dst.group_tags),
-        )
-        devices = {d.id: d for d in self.src.devices}
-        by_serial = self.dst.index_devices()
-        for kind, capability, links, existing_links in kinds:
-            if not links:
-                continue
-            if not self.can(capability):
-                if self.can(C.TAGS_WRITE) or not self.src.tags:
-                    self.note(
-                        f"{kind}s",
-                        kind,
-                        f"{len(links)} {kind} links: {self.dst.vendor} cannot link them",
-                    )
-                continue  # without tags at all, each tag's note already counts its links
-            present = {(link.target_id, link.tag_id) for link in existing_links}
-            for link in links:
-                self.tag_link(kind, link, devices, by_serial, present)
-
-    def tag_link(
-        self,
-        kind: str,
-        link: TagLink,
-        devices: Mapping[str, Any],
-        by_serial: Mapping[str, list[Any]],
-        present: set[tuple[str, str]],
-    ) -> None:
-        ref = f"{kind.replace('_', '')}:{link.id}"
-        tag_ref = f"tag:{link.tag_id}"
-        if tag_ref not in self.resolved:
-            self.note(ref, kind, f"its tag {tag_ref} was not migrated")
-            return
-        target_ref: Any
-        if kind == "device_tag":
-            device = devices.get(link.target_id)
-            found = self.target_device(
-                ref, device.serial_number if device else link.target_label, by_serial, kind
-            )
-            if found is None:
-                return
-            target_ref, known = found.id, found.id
-        elif kind == "group_tag" and link.target_id == "0":
-            target_ref, known = "0", "0"  # "All"
-        else:
-            owner = f"{'user' if kind == 'user_tag' else 'group'}:{link.target_id}"
-            if owner not in self.resolved:
-                self.note(ref, kind, f"its {owner} was not migrated")
-                return
-            target_ref, known = {"$ref": owner}, self.resolved[owner]
-        tag_id = self.resolved[tag_ref]
-        if known is not None and tag_id is not None and (known, tag_id) in present:
-            return
-        fields = {"target_id": target_ref, "tag_id": {"$ref": tag_ref}}
-        self.plan.steps.append(
-            Step(
-                id=f"{ref}#link",
-                ref=ref,
-                kind=kind,
-                action="link",
-                fields=fields,
-                depends_on=_refs(fields),
-                reason="the link is not in the target",
-            )
-        )
 
 
 def _app_note(app: App) -> str:
@@ -606,10 +273,6 @@ def _duplicate_keys(users: list[User], holds_account: bool) -> dict[tuple[str, s
         if key is not None:
             seen.setdefault(key, []).append(user.id)
     return {key: ids for key, ids in seen.items() if len(ids) > 1}
-
-
-def _refs(fields: Mapping[str, Any]) -> list[str]:
-    return [v["$ref"] for v in fields.values() if isinstance(v, dict) and "$ref" in v]
 
 
 def _count_links(snapshot: Snapshot) -> dict[str, int]:

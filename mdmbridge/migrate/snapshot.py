@@ -8,14 +8,12 @@ e-mail, a device by serial number), so unlike an export it holds them in memory:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from mdmbridge.capabilities import Capability as C
 from mdmbridge.client import Client
-from mdmbridge.export.schema import ENTITIES
+from mdmbridge.entities import ENTITIES
 from mdmbridge.models import App, Device, Group, Tag, TagLink, User
-
-_ENTITIES = ("groups", "users", "devices", "tags", "device_tags", "user_tags", "group_tags", "apps")
 
 
 def fold(text: str | None) -> str:
@@ -38,13 +36,13 @@ class Snapshot:
 
     @classmethod
     def read(cls, client: Client) -> Snapshot:
-        """Every entity the client can read, through the one entity registry the export
-        uses too (name -> capability -> how to list it)."""
+        """Every entity the client can read, through the entity registry (name -> what
+        reading it needs -> how to list it): each list field below is named after one."""
         snap = cls(client.tenant, client.vendor, client.capabilities)
-        for name in _ENTITIES:
-            spec = ENTITIES[name]
-            if spec.capability in client.capabilities:
-                setattr(snap, name, list(spec.fetch(client)))
+        for name in (f.name for f in fields(cls) if f.name in ENTITIES):
+            entity = ENTITIES[name]
+            if entity.read in client.capabilities:
+                setattr(snap, name, list(entity.fetch(client)))
         return snap
 
     @property
