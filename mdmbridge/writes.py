@@ -4,9 +4,10 @@
 The others: what an adapter's create/update method receives, already validated
 (ids as strings, enums as members; on create None is left out, on update only the
 fields given are present and None means "clear").
-"""
 
-from __future__ import annotations
+The annotations are evaluated (no ``from __future__ import annotations``), so that
+``Required`` is seen at run time too (``__required_keys__``, pydantic).
+"""
 
 from typing import Required
 
