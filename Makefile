@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint cassettes benchmark clean
+.PHONY: demo test lint generate cassettes benchmark clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mdmbridge needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -27,6 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# What is generated from the entity registry: mdmbridge/writes.py, docs/export-schema.md.
+generate: $(STAMP)
+	$(BIN)/python -m mdmbridge.generate
 
 # Re-record the vcrpy cassettes from the simulators (see cassettes/README.md).
 cassettes: $(STAMP)
