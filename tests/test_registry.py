@@ -14,6 +14,7 @@ import pytest
 
 import mdmbridge
 from mdmbridge import client as client_module
+from mdmbridge import namespaces
 from mdmbridge.adapter import Adapter, AdapterSettings, Values, Writable
 from mdmbridge.capabilities import Capability as C
 from mdmbridge.cli.app import make_cli
@@ -28,8 +29,8 @@ from mdmbridge.plugins import registered_adapters
 SINGULARS = {e.singular for e in ENTITIES.values()}
 NAMESPACES = {
     name: cls
-    for name, cls in vars(client_module).items()
-    if isinstance(cls, type) and issubclass(cls, client_module._Namespace) and "entity" in vars(cls)
+    for name, cls in vars(namespaces).items()
+    if isinstance(cls, type) and issubclass(cls, namespaces.Namespace) and "entity" in vars(cls)
 }
 
 
