@@ -28,7 +28,7 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.transport import RetryPolicy, Timeouts
+from mdmbridge.transport import DEFAULT_DEADLINE_S, RetryPolicy, Timeouts
 
 if TYPE_CHECKING:  # the simulator server is loaded only when a simulator starts
     from mdmbridge.simulation.server import RunningSimulator
@@ -50,9 +50,15 @@ class AdapterSettings(BaseModel):
     retries: int = Field(default=4, ge=0, le=20)
     max_retry_after_s: float = Field(default=60.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1, le=256)
+    # The wall-clock budget of one call, retries included (see mdmbridge.transport.policy).
+    request_deadline_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)
 
     def timeouts(self) -> Timeouts:
-        return Timeouts(connect=self.connect_timeout_s, read=self.read_timeout_s)
+        return Timeouts(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            deadline=self.request_deadline_s,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=self.retries, max_retry_after=self.max_retry_after_s)
