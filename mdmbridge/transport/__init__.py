@@ -2,14 +2,15 @@
 lives here, once: pooling, timeouts and the per-call deadline, the retry loop, Retry-After,
 redirects, body safety, error mapping, authentication strategies and redaction.
 
-Modules: ``client`` (the Transport and its one retry loop), ``policy`` (retry policy,
+Modules: ``client`` (the Transport and its one retry loop), ``reading`` (what an
+answer's bytes become), ``policy`` (retry policy,
 timeouts, Retry-After), ``body`` (size, charset, depth, JSON), ``deadline`` (the watchdog),
 ``auth`` (how a request proves who it is), ``reasons`` (one line of why a request failed).
 """
 
 from mdmbridge.transport.auth import Auth, BasicAuth, SecretInPath
 from mdmbridge.transport.body import MAX_JSON_DEPTH
-from mdmbridge.transport.client import ErrorParser, HTTPResult, Transport, VendorError
+from mdmbridge.transport.client import Transport
 from mdmbridge.transport.policy import (
     DEFAULT_DEADLINE_S,
     IDEMPOTENT_METHODS,
@@ -17,6 +18,7 @@ from mdmbridge.transport.policy import (
     RetryPolicy,
     Timeouts,
 )
+from mdmbridge.transport.reading import ErrorParser, HTTPResult, VendorError
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
