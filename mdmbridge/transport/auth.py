@@ -12,21 +12,30 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 RegisterSecret = Callable[[str], None]
+# (url, form) -> (HTTP status, decoded JSON body or None): the transport's own session,
+# lent to strategies that must fetch credentials (OAuth tokens); sent without auth headers.
+TokenSender = Callable[[str, Mapping[str, str]], tuple[int, Any]]
 
 
 class Auth:
     """No credentials in headers (ezmdm's key travels in the URL path, redacted as a secret)."""
 
+    renewable = False  # True: a 401 may be cured by refresh() (a token), so try it once
+
     def bind(self, register_secret: RegisterSecret) -> None:
         """Called once by the transport: register every secret this strategy knows."""
+
+    def bind_sender(self, send: TokenSender) -> None:
+        """Called once by the transport: how to reach a token endpoint, if this needs one."""
 
     def headers(self) -> Mapping[str, str]:
         return {}
 
     def refresh(self) -> bool:
-        """After a 401: renew credentials and return True if one more try makes sense."""
+        """After a 401 (only when ``renewable``): renew credentials; True if that worked."""
         return False
 
 

@@ -47,6 +47,7 @@ log = logging.getLogger("mdmbridge.transport")
 
 USER_AGENT = "mdmbridge/0.1 (+python-requests)"
 MAX_REDIRECTS = 5
+_RENEW = -1.0  # a step of the retry loop: renew the credentials, then try again
 T = TypeVar("T")
 
 
@@ -80,6 +81,7 @@ class Transport:
         self._reader = AnswerReader(self.redact, self.timeouts.read, error_parser)
         self.auth = BasicAuth(*auth) if isinstance(auth, tuple) else (auth or Auth())
         self.auth.bind(self.redact.add)
+        self.auth.bind_sender(self._send_token_request)
         self._origin = _origin(self.base_url)
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._session = requests.Session()
@@ -119,9 +121,13 @@ class Transport:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
     ) -> HTTPResult:
-        """Send one request and return its decoded 2xx answer, or raise an ``MDMError``."""
+        """Send one request and return its decoded 2xx answer, or raise an ``MDMError``.
+
+        ``path`` is appended to ``base_url``; an absolute URL (a vendor's next-page link) is
+        accepted only on the tenant's own origin, so credentials never go anywhere else.
+        """
         method = method.upper()
-        url = self.base_url + path
+        url = self._url(path)
         self._refuse_in_dry_run(method, url)
         data: bytes | None = None
         headers: dict[str, str] = {}
@@ -144,7 +150,7 @@ class Transport:
         on our parser. A body cut off in transit is fetched again like any GET, since
         nothing was yielded yet.
         """
-        url = self.base_url + path
+        url = self._url(path)
         spool = self._call("GET", url, params, None, {}, self._reader.spool_array)
         with spool:
             yield from self._reader.items(spool, self._context("GET", url))
@@ -159,52 +165,86 @@ class Transport:
         data: bytes | None,
         headers: dict[str, str],
         reader: Reader[T],
+        *,
+        send_auth: bool = True,
+        idempotent: bool | None = None,
+        any_status: bool = False,
     ) -> T:
-        idempotent = method in IDEMPOTENT_METHODS
+        """The one retry loop. ``idempotent`` overrides the method's rule (a token request
+        is a POST that may be repeated); ``any_status`` hands non-2xx answers to the reader
+        once the retries are spent, instead of raising."""
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         refreshed = False
         with Deadline(self.timeouts.deadline) as deadline:
             while True:
                 context = self._context(method, url)
                 try:
+                    # Credentials first, outside the slot: fetching a token is a request too.
+                    sent = {**headers, **self.auth.headers()} if send_auth else headers
                     with self._slots:
-                        response, context = self._open(method, url, params, data, headers)
-                        status = response.status_code
-                        if status == 401 and not refreshed and self.auth.refresh():
-                            refreshed = True
-                            response.close()
-                            continue
-                        if (
-                            status in RETRY_STATUSES
-                            and idempotent
-                            and attempt < self.retry.attempts
-                        ):
-                            wait = self.retry.wait_before(attempt + 1, status, response.headers)
-                            if wait < deadline.remaining():
-                                response.close()
-                                attempt += 1
-                                self._log_retry(method, context, f"HTTP {status}", attempt, wait)
-                                time.sleep(wait)
-                                continue
-                        if 200 <= status < 300:
+                        response, context = self._open(method, url, params, data, sent)
+                        step = self._next_step(
+                            response,
+                            context,
+                            renew=send_auth and self.auth.renewable and not refreshed,
+                            retry=idempotent and attempt < self.retry.attempts,
+                            attempt=attempt,
+                            deadline=deadline,
+                            any_status=any_status,
+                        )
+                        if step is None:
                             return reader(response, deadline, context)
-                        raise self._reader.error(response, context)
                 except Failure as failure:
                     if deadline.expired:
                         raise self._deadline_error(context) from None
                     may_retry = failure.retryable and (idempotent or not failure.sent)
                     if not may_retry or attempt >= self.retry.attempts:
                         raise failure.error from None
-                    wait = self.retry.backoff(attempt + 1)
-                    if wait >= deadline.remaining():
+                    step = self.retry.backoff(attempt + 1)
+                    if step >= deadline.remaining():
                         raise failure.error from None
-                    attempt += 1
-                    self._log_retry(method, context, failure.error.message, attempt, wait)
-                    time.sleep(wait)
+                    why = failure.error.message
                 except MDMError:
                     if deadline.expired:
                         raise self._deadline_error(context) from None
                     raise
+                else:
+                    why = f"HTTP {response.status_code}"
+                if step == _RENEW:
+                    refreshed = self.auth.refresh()  # outside the slot: it sends a request
+                    continue
+                attempt += 1
+                self._log_retry(method, context, why, attempt, step)
+                time.sleep(step)
+
+    def _next_step(
+        self,
+        response: requests.Response,
+        context: dict[str, Any],
+        *,
+        renew: bool,
+        retry: bool,
+        attempt: int,
+        deadline: Deadline,
+        any_status: bool,
+    ) -> float | None:
+        """What an answer's status means for the loop: None, read it; ``_RENEW``, renew
+        the credentials and try again; a number, wait that long and try again. Raises the
+        answer's error when it is final."""
+        status = response.status_code
+        if status == 401 and renew:
+            response.close()
+            return _RENEW
+        if status in RETRY_STATUSES and retry:
+            wait = self.retry.wait_before(attempt + 1, status, response.headers)
+            if wait < deadline.remaining():
+                response.close()
+                return wait
+        if 200 <= status < 300 or any_status:
+            return None
+        raise self._reader.error(response, context)
 
     def _open(
         self,
@@ -224,7 +264,7 @@ class Transport:
                     url,
                     params=params,
                     data=data,
-                    headers={**headers, **self.auth.headers()},
+                    headers=headers,
                     timeout=(self.timeouts.connect, self.timeouts.read),
                     allow_redirects=False,
                     stream=True,
@@ -274,6 +314,36 @@ class Transport:
             )
 
     # errors ------------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if not path.lower().startswith(("http://", "https://")):
+            return self.base_url + path
+        if _origin(path) != self._origin:
+            raise MDMError(
+                f"refused to send a request to {self.redact(path)}: not the tenant's origin "
+                f"({self.redact(self.base_url)}), so its credentials are not sent there",
+                vendor=self.vendor,
+                tenant=self.tenant,
+            )
+        return path
+
+    def _send_token_request(self, url: str, form: Mapping[str, str]) -> tuple[int, Any]:
+        """For authentication strategies: POST a form to a token endpoint, retried like a
+        read (a token request changes nothing), answered even when it is an error, and
+        allowed in dry-run mode (it writes nothing on the tenant)."""
+        data = urllib.parse.urlencode(form).encode("utf-8")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self._call(
+            "POST",
+            url,
+            None,
+            data,
+            headers,
+            self._reader.status_and_json,
+            send_auth=False,
+            idempotent=True,
+            any_status=True,
+        )
 
     def _context(self, method: str, url: str) -> dict[str, Any]:
         return {

@@ -103,6 +103,17 @@ class AnswerReader:
             raise self.not_json(response.status_code, body, content_type, exc, context) from None
         return HTTPResult(response.status_code, response.headers, data, text)
 
+    def status_and_json(
+        self, response: requests.Response, deadline: Deadline, context: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """Any answer as (status, JSON or None): for callers that read errors themselves."""
+        body = self.read_body(response, MAX_ERROR_BODY_BYTES, context)
+        try:
+            data, _ = decode_json(body, response.headers.get("Content-Type", ""))
+        except BodyError:
+            data = None
+        return response.status_code, data
+
     def spool_array(
         self, response: requests.Response, deadline: Deadline, context: dict[str, Any]
     ) -> IO[bytes]:
