@@ -5,7 +5,8 @@ redirects, body safety, error mapping, authentication strategies and redaction.
 Modules: ``client`` (the Transport and its one retry loop), ``reading`` (what an
 answer's bytes become), ``policy`` (retry policy,
 timeouts, Retry-After), ``body`` (size, charset, depth, JSON), ``deadline`` (the watchdog),
-``auth`` (how a request proves who it is), ``reasons`` (one line of why a request failed).
+``rules`` (a vendor's success and error reading), ``auth`` and ``oauth`` (how a
+request proves who it is), ``reasons`` (one line of why a request failed).
 """
 
 from mdmbridge.transport.auth import Auth, BasicAuth, SecretInPath
@@ -18,7 +19,8 @@ from mdmbridge.transport.policy import (
     RetryPolicy,
     Timeouts,
 )
-from mdmbridge.transport.reading import ErrorParser, HTTPResult, VendorError
+from mdmbridge.transport.reading import HTTPResult
+from mdmbridge.transport.rules import ErrorParser, ResponseRules, VendorError
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
@@ -29,6 +31,7 @@ __all__ = [
     "BasicAuth",
     "ErrorParser",
     "HTTPResult",
+    "ResponseRules",
     "RetryPolicy",
     "SecretInPath",
     "Timeouts",

@@ -35,26 +35,13 @@ from mdmbridge.transport.body import (
 from mdmbridge.transport.deadline import Deadline
 from mdmbridge.transport.policy import parse_retry_after
 from mdmbridge.transport.reasons import looks_like_html
+from mdmbridge.transport.rules import ResponseRules, VendorError
 
 CHUNK_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024  # an answer held in memory; whole-fleet arrays are spooled
 MAX_ERROR_BODY_BYTES = 1024 * 1024  # an error answer is read only for its message
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 STREAM_BYTES_PER_SECOND = 256 * 1024  # a whole-fleet body's deadline grows by 1 s per 256 KiB
-
-
-@dataclass(frozen=True)
-class VendorError:
-    """What a vendor's error body says: its message and, when the body knows better than
-    the HTTP status, the status whose error class fits (None: trust the HTTP status)."""
-
-    message: str | None
-    status: int | None = None
-
-
-# Given the HTTP status, the decoded JSON body (or None) and the body text: the vendor's
-# reading of its own error answer, or None to fall back on a generic one.
-ErrorParser = Callable[[int, Any, str], VendorError | None]
 
 
 @dataclass
@@ -84,11 +71,11 @@ class AnswerReader:
         self,
         redact: Callable[[str], str],
         read_timeout: float,
-        error_parser: ErrorParser | None,
+        rules: ResponseRules,
     ) -> None:
         self.redact = redact
         self.read_timeout = read_timeout
-        self.error_parser = error_parser
+        self.rules = rules
 
     # readers: what a 2xx answer becomes ----------------------------------------------------
 
@@ -101,6 +88,9 @@ class AnswerReader:
             data, text = decode_json(body, content_type)
         except BodyError as exc:
             raise self.not_json(response.status_code, body, content_type, exc, context) from None
+        failure = self.rules.failure(response.status_code, data, text)
+        if failure is not None:
+            raise self.vendor_error(failure, response, data, text, context)
         return HTTPResult(response.status_code, response.headers, data, text)
 
     def status_and_json(
@@ -260,16 +250,39 @@ class AnswerReader:
                 data = parse_json(text)
             except BodyError:
                 data = None
-        vendor = self.error_parser(status, data, text) if self.error_parser is not None else None
-        message = vendor.message if vendor is not None else None
-        if not message:
+        vendor = self.rules.parse_error(status, data, text) or VendorError(None)
+        if not vendor.message:
             message = generic_message(response, status, text, content_type.lower())
+            vendor = VendorError(message, vendor.status, vendor.malformed, vendor.request_id)
+        return self.vendor_error(vendor, response, data, text, context)
+
+    def vendor_error(
+        self,
+        vendor: VendorError,
+        response: requests.Response,
+        data: Any,
+        text: str,
+        context: dict[str, Any],
+    ) -> MDMError:
+        """The one place an answer's failure becomes an error, whatever its HTTP status."""
+        status = response.status_code
+        message = f"{context['method']} {context['url']}: {self.redact(vendor.message or '')}"
+        request_id = vendor.request_id or self.rules.request_id(response.headers, data)
+        body = self.redact(text) if text else None
+        if vendor.malformed:
+            return MalformedResponse(
+                message, status=status, body=body, request_id=request_id, **context
+            )
+        chosen = vendor.status if vendor.status is not None else status
+        if 200 <= chosen < 300:  # the body says "failed" but names no kind: the vendor's fault
+            chosen = 502
         return error_for_status(
-            vendor.status if vendor is not None and vendor.status is not None else status,
-            f"{context['method']} {context['url']}: {self.redact(message)}",
+            chosen,
+            message,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             http_status=status,
-            body=self.redact(text) if text else None,
+            body=body,
+            request_id=request_id,
             **context,
         )
 
