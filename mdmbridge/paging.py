@@ -6,6 +6,9 @@ came back short, so this module refuses to pass a short listing off as complete:
 
 * the first page gives ``total``; every later page must report the same total;
 * every page before the last must be full, and the last must hold exactly the remainder;
+* no id may be listed twice: a page holding an id that an earlier page (or the same page)
+  already held is a sign of a shifted offset, a server that ignores ``?page=``, or a
+  fan-out join, so a record is probably missing too;
 * a page that breaks those rules is fetched once more (a transient glitch), and if it is
   still wrong an :class:`~mdmbridge.errors.IncompleteListing` is raised;
 * a server that silently clamps ``limit`` is detected from the first page (fewer items
@@ -13,21 +16,33 @@ came back short, so this module refuses to pass a short listing off as complete:
 
 After the first page, later pages may be fetched concurrently: a bounded window of
 futures, consumed in order, so results keep their order, errors are raised (never
-swallowed) and at most ``window`` pages are in memory.
+swallowed) and at most ``window`` pages are in memory. Every check, and a re-fetch when a
+check fails, happens in the consuming thread in page order, so "already listed" always
+means "by an earlier page".
+
+Memory: besides the pages in flight, a listing keeps one dictionary of the ids it has
+yielded (id -> the page, or the array position, that held it), so that cost grows with the
+listing rather than staying flat: about 150 bytes per item with its id string, some 30 MB
+for 200,000 device GUIDs. Fine for today's fleets; a listing of millions would want a
+compact form (hashes in an array) here.
+
+Unpaged listings (one array, whole) go through :func:`unique` (or :func:`single_page`,
+which uses it).
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from mdmbridge.errors import IncompleteListing
+from mdmbridge.errors import IncompleteListing, excerpt
 
 T = TypeVar("T")
+
+ID_EXCERPT_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -37,11 +52,61 @@ class Page(Generic[T]):
 
 
 PageFetcher = Callable[[int, int], Page[T]]  # (page number from 1, limit) -> Page
+Key = Callable[[T], str]  # item -> its id, unique within one listing
 
 
-def single_page(fetch: Callable[[], list[T]]) -> Iterator[T]:
-    """For vendors without paging: one request, made lazily when iteration starts."""
-    yield from fetch()
+def record_id(item: Any) -> str:
+    """The default ``key``: the ``id`` of a record (every core model has one)."""
+    try:
+        value = item.id
+    except AttributeError:
+        raise TypeError(
+            f"cannot tell the id of a {type(item).__name__}: pass key= to the paging call"
+        ) from None
+    return value if isinstance(value, str) else str(value)
+
+
+def _show_id(value: str) -> str:
+    return excerpt(repr(value), ID_EXCERPT_CHARS)
+
+
+_DUPLICATES = "refusing to return a listing with duplicates"
+
+
+def unique(items: Iterable[T], *, what: str, key: Key[T] | None = None) -> Iterator[T]:
+    """Yield ``items`` (one unpaged array), refusing the first id that comes twice.
+
+    [decision] A repeated id in an unpaged array is always an ``IncompleteListing``, even
+    when both copies are byte-identical: it is never dropped silently, because an array
+    that repeats a record is an array we cannot trust to hold every record either. It is
+    raised at once, without a re-fetch: the array is streamed, so the items before the
+    repeat are already with the caller and a second request could not replace the first
+    answer, only be stitched onto it (two snapshots mixed); and the second request would
+    read the whole array (a whole fleet) again, for a fault that is the server's state
+    rather than a paging glitch. The caller may list again.
+
+    Lazy like its input: ids are checked as items pass, so the items before the repeat
+    have been yielded when the error is raised.
+    """
+    get = record_id if key is None else key
+    first_at: dict[str, int] = {}
+    for position, item in enumerate(items, 1):
+        ident = get(item)
+        earlier = first_at.setdefault(ident, position)
+        if earlier != position:
+            raise IncompleteListing(
+                f"{what}: id {_show_id(ident)} appears twice in the array "
+                f"(items {earlier} and {position}); {_DUPLICATES}"
+            )
+        yield item
+
+
+def single_page(
+    fetch: Callable[[], Iterable[T]], *, what: str = "listing", key: Key[T] | None = None
+) -> Iterator[T]:
+    """For vendors without paging: one request, made lazily when iteration starts; its
+    items pass through :func:`unique` (a repeated id is an ``IncompleteListing``)."""
+    yield from unique(fetch(), what=what, key=key)
 
 
 def paginate(
@@ -49,55 +114,89 @@ def paginate(
     *,
     limit: int,
     what: str,
+    key: Key[T] | None = None,
     concurrency: int = 1,
 ) -> Iterator[T]:
-    """Yield every item of a paged listing, checked against the reported total."""
-    first = fetch(1, limit)
+    """Yield every item of a paged listing, checked against the reported total and for
+    repeated ids.
+
+    ``key`` gives an item's id (default: :func:`record_id`, the ``id`` of a core model).
+    An id already yielded by an earlier page, or held twice by one page, makes that page
+    wrong: it is fetched once more, and if it still repeats an id the listing raises
+    ``IncompleteListing`` naming the id and both pages. No item of a wrong page is
+    yielded.
+    """
+    checker = _PageChecker(fetch, limit=limit, what=what, key=record_id if key is None else key)
+    first = checker.first_page()
     yield from first.items
     total = first.total
-    if total is None:
+    if total is None or len(first.items) >= total:
         return
-    if total < 0:
-        raise IncompleteListing(f"{what}: the server reported a negative total ({total})")
-    if len(first.items) > limit:
-        raise IncompleteListing(
-            f"{what}: page 1 held {len(first.items)} items, more than the {limit} asked"
-        )
-    if len(first.items) >= total:
-        if len(first.items) > total:
-            raise IncompleteListing(
-                f"{what}: page 1 held {len(first.items)} items but the total is {total}"
-            )
-        return
-    if not first.items:
-        raise IncompleteListing(f"{what}: the total is {total} but page 1 came back empty")
     # A server that clamps ``limit`` silently serves fewer items per page than asked:
     # pages are then counted in its size, not ours.
-    size = len(first.items)
-    pages = math.ceil(total / size)
-    checker = _PageChecker(fetch, limit=limit, size=size, total=total, pages=pages, what=what)
-    if concurrency <= 1 or pages <= 2:
-        for number in range(2, pages + 1):
-            yield from checker.fetch_checked(number)
+    checker.size = len(first.items)
+    checker.total = total
+    checker.pages = -(-total // checker.size)  # integers: a huge total cannot overflow
+    if concurrency <= 1 or checker.pages <= 2:
+        for number in range(2, checker.pages + 1):
+            yield from checker.checked(number, fetch(number, limit))
         return
-    yield from _concurrent_pages(checker, range(2, pages + 1), concurrency)
+    yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
 
 
 class _PageChecker(Generic[T]):
-    def __init__(
-        self, fetch: PageFetcher[T], *, limit: int, size: int, total: int, pages: int, what: str
-    ) -> None:
+    """The checks of one listing, and the ids it has yielded so far (page by page, in
+    order: only the consuming thread calls :meth:`checked`)."""
+
+    def __init__(self, fetch: PageFetcher[T], *, limit: int, what: str, key: Key[T]) -> None:
         self.fetch = fetch
         self.limit = limit
-        self.size = size
-        self.total = total
-        self.pages = pages
         self.what = what
+        self.key = key
+        self.size = limit
+        self.total = 0
+        self.pages = 1
+        self.seen: dict[str, int] = {}  # id -> the page that listed it
+
+    # page 1 --------------------------------------------------------------------------------
+
+    def first_page(self) -> Page[T]:
+        """Page 1, checked before any of its items is yielded; a repeated id inside it is
+        fetched once more, the other faults of page 1 are refused at once."""
+        page = self.fetch(1, self.limit)
+        ids, repeat = self._ids(1, page.items)
+        if repeat is not None:
+            page = self.fetch(1, self.limit)
+            ids, repeat = self._ids(1, page.items)
+            if repeat is not None:
+                raise IncompleteListing(f"{self.what}: {repeat}; {_DUPLICATES}")
+        self._first_page_shape(page)
+        self._commit(1, ids)
+        return page
+
+    def _first_page_shape(self, page: Page[T]) -> None:
+        total, held = page.total, len(page.items)
+        if total is None:
+            return
+        if total < 0:
+            raise IncompleteListing(f"{self.what}: the server reported a negative total ({total})")
+        if held > self.limit:
+            raise IncompleteListing(
+                f"{self.what}: page 1 held {held} items, more than the {self.limit} asked"
+            )
+        if held > total:
+            raise IncompleteListing(
+                f"{self.what}: page 1 held {held} items but the total is {total}"
+            )
+        if not held and total:
+            raise IncompleteListing(f"{self.what}: the total is {total} but page 1 came back empty")
+
+    # later pages ---------------------------------------------------------------------------
 
     def expected(self, number: int) -> int:
         return self.size if number < self.pages else self.total - self.size * (self.pages - 1)
 
-    def problem(self, number: int, page: Page[T]) -> str | None:
+    def _shape(self, number: int, page: Page[T]) -> str | None:
         if page.total != self.total:
             return (
                 f"the total changed from {self.total} to {page.total} while listing (page {number})"
@@ -109,33 +208,66 @@ class _PageChecker(Generic[T]):
             )
         return None
 
-    def fetch_checked(self, number: int) -> list[T]:
-        page = self.fetch(number, self.limit)
-        if self.problem(number, page) is None:
-            return page.items
-        page = self.fetch(number, self.limit)  # one more try: the glitch may be transient
-        problem = self.problem(number, page)
-        if problem is not None:
-            raise IncompleteListing(f"{self.what}: {problem}; refusing to return a partial listing")
+    def _ids(self, number: int, items: list[T]) -> tuple[list[str], str | None]:
+        """The page's ids, and what is wrong if one of them was listed already."""
+        ids = [self.key(item) for item in items]
+        here: set[str] = set()
+        for ident in ids:
+            if ident in here:
+                return ids, (
+                    f"id {_show_id(ident)} on page {number} was already listed "
+                    f"(earlier on page {number})"
+                )
+            earlier = self.seen.get(ident)
+            if earlier is not None:
+                return ids, (
+                    f"id {_show_id(ident)} on page {number} was already listed (page {earlier})"
+                )
+            here.add(ident)
+        return ids, None
+
+    def _problems(self, number: int, page: Page[T]) -> tuple[list[str], list[str], bool]:
+        ids, repeat = self._ids(number, page.items)
+        problems = [p for p in (repeat, self._shape(number, page)) if p is not None]
+        return ids, problems, repeat is not None
+
+    def checked(self, number: int, page: Page[T]) -> list[T]:
+        """Page ``number``'s items once it passed every check, fetching it once more (here,
+        in the consuming thread) if it did not."""
+        ids, problems, _ = self._problems(number, page)
+        if problems:
+            page = self.fetch(number, self.limit)  # one more try: the glitch may be transient
+            ids, problems, repeated = self._problems(number, page)
+            if problems:
+                refusal = _DUPLICATES if repeated else "refusing to return a partial listing"
+                raise IncompleteListing(f"{self.what}: {'; '.join(problems)}; {refusal}")
+        self._commit(number, ids)
         return page.items
+
+    def _commit(self, number: int, ids: list[str]) -> None:
+        seen = self.seen
+        for ident in ids:
+            seen[ident] = number
 
 
 def _concurrent_pages(checker: _PageChecker[T], numbers: range, concurrency: int) -> Iterator[T]:
     window = concurrency * 2
-    pending: deque[Future[list[T]]] = deque()
+    pending: deque[tuple[int, Future[Page[T]]]] = deque()
     todo = iter(numbers)
+    fetch, limit = checker.fetch, checker.limit
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="mdmbridge-page") as pool:
         try:
             for number in todo:
-                pending.append(pool.submit(checker.fetch_checked, number))
+                pending.append((number, pool.submit(fetch, number, limit)))
                 if len(pending) >= window:
                     break
             while pending:
-                items = pending.popleft().result()  # raises the page's error, in order
+                number, future = pending.popleft()
+                page = future.result()  # raises the page's error, in order
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(pool.submit(checker.fetch_checked, nxt))
-                yield from items
+                    pending.append((nxt, pool.submit(fetch, nxt, limit)))
+                yield from checker.checked(number, page)
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()

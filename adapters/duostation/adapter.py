@@ -23,7 +23,7 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.paging import single_page
+from mdmbridge.paging import single_page, unique
 from mdmbridge.transport import Transport
 
 from . import mapping as m
@@ -144,12 +144,26 @@ class DuoStationAdapter(Adapter):
     def _get(self, *segments: str | int, params: Mapping[str, str | int] | None = None) -> Any:
         return self.http.request("GET", wire.path(*segments), params=params).data
 
+    def _what(self, resource: str) -> str:
+        return f"{VENDOR}:{self.tenant} {resource} list"
+
     def _stream(
-        self, model: type[R], table: FieldTable, resource: str, params: dict[str, str | int]
+        self,
+        model: type[R],
+        table: FieldTable,
+        resource: str,
+        params: dict[str, str | int],
+        extra: Mapping[str, Any] | None = None,
     ) -> Iterator[R]:
-        """DuoSTATION has no paging: the whole array comes in one body, read item by item."""
-        for item in self.http.stream_array(wire.path(resource), params=params or None):
-            yield self._build(model, table, item)
+        """DuoSTATION has no paging: the whole array comes in one body, read item by item,
+        when iteration starts. An id the array holds twice is an ``IncompleteListing``
+        (see ``paging.unique``)."""
+        items = self.http.stream_array(wire.path(resource), params=params or None)
+        records = (
+            build(model, table, item, tenant=self.tenant, vendor=VENDOR, extra=extra)
+            for item in items
+        )
+        yield from unique(records, what=self._what(resource))
 
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))
@@ -170,13 +184,16 @@ class DuoStationAdapter(Adapter):
     # groups --------------------------------------------------------------------------------
 
     def list_groups(self, filters: Values) -> Iterator[Group]:
+        what = self._what("groups")
         if "path" in filters:
             return single_page(
-                lambda: self._group_by_path(str(filters["path"]), filters.get("number"))
+                lambda: self._group_by_path(str(filters["path"]), filters.get("number")),
+                what=what,
             )
         params = self._params(filters, m.GROUP_FILTERS, {})
         return single_page(
-            lambda: _with_paths(list(self._stream(Group, m.GROUP, "groups", params)))
+            lambda: _with_paths(list(self._stream(Group, m.GROUP, "groups", params))),
+            what=what,
         )
 
     def _group_by_path(self, group_path: str, number: Any) -> list[Group]:
@@ -329,10 +346,7 @@ class DuoStationAdapter(Adapter):
         resource, table, _ = _LINKS[target]
         checks = {"device_id": device_guid, "user_id": lambda v: int_id(v, "user_id")}
         params = self._params(filters, _LINK_FILTERS[target], checks)
-        return (
-            self._link_record(target, table, item)
-            for item in self.http.stream_array(wire.path(resource), params=params or None)
-        )
+        return self._stream(TagLink, table, resource, params, extra={"target": target})
 
     def _link_record(self, target: TagTarget, table: FieldTable, payload: Any) -> TagLink:
         return build(

@@ -20,7 +20,7 @@ from mdmbridge.models import (
     Record,
     User,
 )
-from mdmbridge.paging import Page, paginate
+from mdmbridge.paging import Page, paginate, record_id
 from mdmbridge.transport import Transport
 
 from . import mapping as m
@@ -147,6 +147,7 @@ class EzmdmAdapter(Adapter):
             fetch,
             limit=self.settings.page_size,
             what=f"{VENDOR}:{self.tenant} {item} list",
+            key=record_id,  # ids are per item kind; a repeat is an IncompleteListing
             concurrency=self.settings.page_concurrency,
         )
 

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from mdmbridge.adapter import AdapterSettings
 from mdmbridge.errors import MalformedResponse, MDMError, ValidationError, error_for_status
+from mdmbridge.mapping import describe
 from mdmbridge.transport import HTTPResult, VendorError
 
 VENDOR = "ezmdm"
@@ -121,13 +122,25 @@ def unwrap(result: HTTPResult, *, redact: Any, context: dict[str, Any]) -> dict[
     return envelope
 
 
+MAX_TOTAL = 2**63 - 1
+
+
 def page_total(envelope: dict[str, Any], context: dict[str, Any]) -> int:
+    """The list answer's ``total``: a JSON integer, or [decision] its text in ASCII
+    digits (``"12"``; not fullwidth or other Unicode digits, which ``str.isdigit`` accepts
+    too). A boolean, a float (even ``12.0``, infinity or NaN), a negative or a total
+    beyond 64 bits is not a usable total."""
     total = envelope.get("total")
-    if isinstance(total, bool) or not isinstance(total, int):
-        if isinstance(total, str) and total.isdigit():
-            return int(total)
-        raise MalformedResponse(f"a list answer without a usable total ({total!r})", **context)
-    return total
+    value: int | None = None
+    if isinstance(total, int) and not isinstance(total, bool):
+        value = total
+    elif isinstance(total, str) and total.isascii() and total.isdigit() and len(total) <= 19:
+        value = int(total)
+    if value is None or not 0 <= value <= MAX_TOTAL:
+        raise MalformedResponse(
+            f"a list answer without a usable total ({describe(total)})", **context
+        )
+    return value
 
 
 def push_notification_form() -> dict[str, str]:
