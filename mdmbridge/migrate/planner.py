@@ -5,6 +5,10 @@ keeps that target record; otherwise groups match by path (names from the top, co
 case-insensitively), users by e-mail, then by account, devices by serial number, tags by
 name. One match is reused (and updated where fields differ); several are reported as
 ambiguous and skipped, never guessed, and so is everything that depends on them.
+
+A record the ledger maps that has company in the target (a second user with its e-mail,
+a second group with its path) is fine for planning, which keeps the ledger's record, but
+it is a difference for ``verify``: :func:`check_plan` returns those duplicates too.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ def make_plan(
     options: PlanOptions | None = None,
     ledger: Mapping[str, str] | None = None,
 ) -> Plan:
+    return check_plan(
+        source, target, target_writable=target_writable, options=options, ledger=ledger
+    )[0]
+
+
+def check_plan(
+    source: Snapshot,
+    target: Snapshot,
+    *,
+    target_writable: Mapping[str, Writable],
+    options: PlanOptions | None = None,
+    ledger: Mapping[str, str] | None = None,
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The plan, and the source records more than one target record matches although the
+    ledger maps them to one (``ref``, ``kind``, ``reason``, ``fields``, ``target_ids``)."""
     planner = _Planner(
         source, target, target_writable, options or PlanOptions(), dict(ledger or {})
     )
@@ -58,7 +77,7 @@ def make_plan(
     planner.device_links()
     planner.tag_links()
     planner.apps()
-    return planner.plan
+    return planner.plan, planner.duplicates
 
 
 class _Planner:
@@ -87,6 +106,8 @@ class _Planner:
         # a ref missing here was skipped (and said so).
         self.resolved: dict[str, str | None] = {}
         self.claimed: set[tuple[str, str]] = set()  # (kind, target id) already matched
+        # Ledger-mapped records that other target records match as well (for verify).
+        self.duplicates: list[dict[str, Any]] = []
 
     # helpers -------------------------------------------------------------------------------
 
@@ -106,11 +127,26 @@ class _Planner:
         candidates: list[Any],
         what: str,
         kind: str,
+        key: str = "",
     ) -> tuple[Record | None, bool]:
         """(the target record this ref maps to, True if the ref must be skipped)."""
         if ref in self.ledger:
             found = by_id.get(self.ledger[ref])
             if found is not None:
+                others = [c.id for c in candidates if c.id != found.id]
+                if others:
+                    matched = [found.id, *others]
+                    self.duplicates.append(
+                        {
+                            "ref": ref,
+                            "kind": kind,
+                            "reason": f"{len(matched)} target {kind}s match {what} (ids "
+                            f"{', '.join(matched)}; the ledger's is {found.id}): a duplicate "
+                            "in the target",
+                            "fields": [key] if key else [],
+                            "target_ids": matched,
+                        }
+                    )
                 return found, False
         free = [c for c in candidates if (kind, c.id) not in self.claimed]
         if len(free) > 1:
@@ -281,7 +317,9 @@ class _Planner:
             )
         key = tuple(fold(p) for p in path) if self.dst.nested else (fold(flat_name),)
         what = f"the path {'/'.join(path)!r}" if self.dst.nested else f"the name {flat_name!r}"
-        existing, skip = self.existing(ref, by_id, index.get(key, []), what, "group")
+        existing, skip = self.existing(
+            ref, by_id, index.get(key, []), what, "group", "path" if self.dst.nested else "name"
+        )
         if skip:
             return
         match = {"name": name, "parent": desired.get("parent_id")}
@@ -339,7 +377,7 @@ class _Planner:
                 else:
                     desired["group_id"] = {"$ref": group_ref}
             existing, skip = self.existing(
-                ref, by_id, by_name.get(fold(tag.name), []), f"the name {tag.name!r}", "tag"
+                ref, by_id, by_name.get(fold(tag.name), []), f"the name {tag.name!r}", "tag", "name"
             )
             if not skip:
                 self.settle(
@@ -429,7 +467,7 @@ class _Planner:
         else:
             candidates, what = [], ""
             match = {"name": user.name, "group": desired.get("group_id")}
-        existing, skip = self.existing(ref, by_id, candidates, what, "user")
+        existing, skip = self.existing(ref, by_id, candidates, what, "user", next(iter(match), ""))
         if not skip:
             self.settle(ref, "user", existing, desired, what, match, _refs(desired))
 
