@@ -157,7 +157,8 @@ class AnswerReader:
             yield from ijson.items(spool, "item", use_float=True)
         except (ijson.JSONError, ValueError, OverflowError, RecursionError) as exc:
             raise MalformedResponse(
-                f"GET {context['url']}: the body is not valid JSON ({excerpt(str(exc), 80)})",
+                f"GET {context['url']}: the body is not valid JSON "
+                f"({excerpt(self.redact(str(exc)), 80)})",
                 **context,
             ) from None
 
@@ -252,7 +253,8 @@ class AnswerReader:
                 data = None
         vendor = self.rules.parse_error(status, data, text) or VendorError(None)
         if not vendor.message:
-            message = generic_message(response, status, text, content_type.lower())
+            # Redacted before it is cut to an excerpt: a cut could split a secret in two.
+            message = generic_message(response, status, self.redact(text), content_type.lower())
             vendor = VendorError(message, vendor.status, vendor.malformed, vendor.request_id)
         return self.vendor_error(vendor, response, data, text, context)
 
