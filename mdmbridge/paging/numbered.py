@@ -1,4 +1,4 @@
-"""The one paging mechanism: lazy, checked, optionally concurrent.
+"""Numbered pages (from 1, from 0, or offsets): lazy, checked, optionally concurrent.
 
 A list call returns an iterator; pages are fetched as it is consumed, so memory stays flat
 whatever the fleet size. Every anchor in this field has shipped a bug where a list silently
@@ -26,87 +26,20 @@ listing rather than staying flat: about 150 bytes per item with its id string, s
 for 200,000 device GUIDs. Fine for today's fleets; a listing of millions would want a
 compact form (hashes in an array) here.
 
-Unpaged listings (one array, whole) go through :func:`unique` (or :func:`single_page`,
-which uses it).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from mdmbridge.errors import IncompleteListing, excerpt
+from mdmbridge.errors import IncompleteListing
+from mdmbridge.paging.shared import DUPLICATES, Key, Page, PageFetcher, record_id, show_id
 
 T = TypeVar("T")
-
-ID_EXCERPT_CHARS = 80
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int | None  # None: the vendor did not say (then the page is the whole listing)
-
-
-PageFetcher = Callable[[int, int], Page[T]]  # (page number from 1, limit) -> Page
-Key = Callable[[T], str]  # item -> its id, unique within one listing
-
-
-def record_id(item: Any) -> str:
-    """The default ``key``: the ``id`` of a record (every core model has one)."""
-    try:
-        value = item.id
-    except AttributeError:
-        raise TypeError(
-            f"cannot tell the id of a {type(item).__name__}: pass key= to the paging call"
-        ) from None
-    return value if isinstance(value, str) else str(value)
-
-
-def _show_id(value: str) -> str:
-    return excerpt(repr(value), ID_EXCERPT_CHARS)
-
-
-_DUPLICATES = "refusing to return a listing with duplicates"
-
-
-def unique(items: Iterable[T], *, what: str, key: Key[T] | None = None) -> Iterator[T]:
-    """Yield ``items`` (one unpaged array), refusing the first id that comes twice.
-
-    [decision] A repeated id in an unpaged array is always an ``IncompleteListing``, even
-    when both copies are byte-identical: it is never dropped silently, because an array
-    that repeats a record is an array we cannot trust to hold every record either. It is
-    raised at once, without a re-fetch: the array is streamed, so the items before the
-    repeat are already with the caller and a second request could not replace the first
-    answer, only be stitched onto it (two snapshots mixed); and the second request would
-    read the whole array (a whole fleet) again, for a fault that is the server's state
-    rather than a paging glitch. The caller may list again.
-
-    Lazy like its input: ids are checked as items pass, so the items before the repeat
-    have been yielded when the error is raised.
-    """
-    get = record_id if key is None else key
-    first_at: dict[str, int] = {}
-    for position, item in enumerate(items, 1):
-        ident = get(item)
-        earlier = first_at.setdefault(ident, position)
-        if earlier != position:
-            raise IncompleteListing(
-                f"{what}: id {_show_id(ident)} appears twice in the array "
-                f"(items {earlier} and {position}); {_DUPLICATES}"
-            )
-        yield item
-
-
-def single_page(
-    fetch: Callable[[], Iterable[T]], *, what: str = "listing", key: Key[T] | None = None
-) -> Iterator[T]:
-    """For vendors without paging: one request, made lazily when iteration starts; its
-    items pass through :func:`unique` (a repeated id is an ``IncompleteListing``)."""
-    yield from unique(fetch(), what=what, key=key)
+Numbering = Literal["from_1", "from_0", "offset"]
 
 
 def paginate(
@@ -116,17 +49,26 @@ def paginate(
     what: str,
     key: Key[T] | None = None,
     concurrency: int = 1,
+    numbering: Numbering = "from_1",
 ) -> Iterator[T]:
     """Yield every item of a paged listing, checked against the reported total and for
     repeated ids.
 
+    ``numbering`` says what ``fetch`` receives as its first argument: page numbers from 1
+    (ezmdm), from 0, or ``"offset"``, the index of the page's first item (counted in the
+    page size the server really serves, so a server that clamps ``limit`` still works).
     ``key`` gives an item's id (default: :func:`record_id`, the ``id`` of a core model).
     An id already yielded by an earlier page, or held twice by one page, makes that page
     wrong: it is fetched once more, and if it still repeats an id the listing raises
     ``IncompleteListing`` naming the id and both pages. No item of a wrong page is
     yielded.
     """
-    checker = _PageChecker(fetch, limit=limit, what=what, key=record_id if key is None else key)
+    checker = _PageChecker(
+        _numbered(fetch, numbering, lambda: checker.size),
+        limit=limit,
+        what=what,
+        key=record_id if key is None else key,
+    )
     first = checker.first_page()
     yield from first.items
     total = first.total
@@ -139,9 +81,22 @@ def paginate(
     checker.pages = -(-total // checker.size)  # integers: a huge total cannot overflow
     if concurrency <= 1 or checker.pages <= 2:
         for number in range(2, checker.pages + 1):
-            yield from checker.checked(number, fetch(number, limit))
+            yield from checker.checked(number, checker.fetch(number, limit))
         return
     yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
+
+
+def _numbered(
+    fetch: PageFetcher[T], numbering: Numbering, size: Callable[[], int]
+) -> PageFetcher[T]:
+    """``fetch`` as the checker calls it (page numbers from 1), in the vendor's numbering."""
+    if numbering == "from_1":
+        return fetch
+    if numbering == "from_0":
+        return lambda number, limit: fetch(number - 1, limit)
+    if numbering == "offset":
+        return lambda number, limit: fetch((number - 1) * size(), limit)
+    raise ValueError(f"unknown page numbering {numbering!r}")
 
 
 class _PageChecker(Generic[T]):
@@ -169,7 +124,7 @@ class _PageChecker(Generic[T]):
             page = self.fetch(1, self.limit)
             ids, repeat = self._ids(1, page.items)
             if repeat is not None:
-                raise IncompleteListing(f"{self.what}: {repeat}; {_DUPLICATES}")
+                raise IncompleteListing(f"{self.what}: {repeat}; {DUPLICATES}")
         self._first_page_shape(page)
         self._commit(1, ids)
         return page
@@ -215,13 +170,13 @@ class _PageChecker(Generic[T]):
         for ident in ids:
             if ident in here:
                 return ids, (
-                    f"id {_show_id(ident)} on page {number} was already listed "
+                    f"id {show_id(ident)} on page {number} was already listed "
                     f"(earlier on page {number})"
                 )
             earlier = self.seen.get(ident)
             if earlier is not None:
                 return ids, (
-                    f"id {_show_id(ident)} on page {number} was already listed (page {earlier})"
+                    f"id {show_id(ident)} on page {number} was already listed (page {earlier})"
                 )
             here.add(ident)
         return ids, None
@@ -239,7 +194,7 @@ class _PageChecker(Generic[T]):
             page = self.fetch(number, self.limit)  # one more try: the glitch may be transient
             ids, problems, repeated = self._problems(number, page)
             if problems:
-                refusal = _DUPLICATES if repeated else "refusing to return a partial listing"
+                refusal = DUPLICATES if repeated else "refusing to return a partial listing"
                 raise IncompleteListing(f"{self.what}: {'; '.join(problems)}; {refusal}")
         self._commit(number, ids)
         return page.items
