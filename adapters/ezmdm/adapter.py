@@ -75,7 +75,7 @@ class EzmdmAdapter(Adapter):
             retry=settings.retry_policy(),
             max_concurrency=settings.max_concurrency,
             read_only=read_only,
-            error_parser=wire.error_parser,
+            rules=wire.RULES,
         )
 
     def close(self) -> None:
@@ -110,14 +110,10 @@ class EzmdmAdapter(Adapter):
         form: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         url_path = wire.item_path(self._key, item, item_id)
-        result = self.http.request(method, url_path, params=params, form=form)
-        context = {
-            "vendor": VENDOR,
-            "tenant": self.tenant,
-            "method": method,
-            "url": self.http.redact(self.http.base_url + url_path),
-        }
-        return wire.unwrap(result, redact=self.http.redact, context=context)
+        envelope: dict[str, Any] = self.http.request(
+            method, url_path, params=params, form=form
+        ).data
+        return envelope  # the rules checked it is a successful envelope
 
     def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
         return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
