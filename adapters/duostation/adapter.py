@@ -24,7 +24,8 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import single_page, unique
-from mdmbridge.transport import Transport
+from mdmbridge.transport import Auth, BasicAuth
+from mdmbridge.transport.rules import ParserRules
 
 from . import mapping as m
 from . import wire
@@ -97,25 +98,10 @@ class DuoStationAdapter(Adapter):
 
     settings: DuoStationSettings
 
-    def __init__(
-        self, settings: DuoStationSettings, *, tenant: str, read_only: bool = False
-    ) -> None:
-        super().__init__(settings, tenant=tenant, read_only=read_only)
-        self.http = Transport(
-            base_url=settings.base_url,
-            vendor=VENDOR,
-            tenant=tenant,
-            auth=(settings.username, settings.password.get_secret_value()),
-            secrets=settings.secrets(),
-            timeouts=settings.timeouts(),
-            retry=settings.retry_policy(),
-            max_concurrency=settings.max_concurrency,
-            read_only=read_only,
-            error_parser=wire.error_parser,
-        )
+    response_rules = ParserRules(wire.error_parser)
 
-    def close(self) -> None:
-        self.http.close()
+    def connection_auth(self) -> Auth:
+        return BasicAuth(self.settings.username, self.settings.password.get_secret_value())
 
     @classmethod
     def start_simulator(

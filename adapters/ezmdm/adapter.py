@@ -21,7 +21,7 @@ from mdmbridge.models import (
     User,
 )
 from mdmbridge.paging import Page, paginate, record_id
-from mdmbridge.transport import Transport
+from mdmbridge.transport import Auth, SecretInPath
 
 from . import mapping as m
 from . import wire
@@ -63,23 +63,14 @@ class EzmdmAdapter(Adapter):
 
     settings: EzmdmSettings
 
+    response_rules = wire.RULES
+
     def __init__(self, settings: EzmdmSettings, *, tenant: str, read_only: bool = False) -> None:
         super().__init__(settings, tenant=tenant, read_only=read_only)
         self._key = settings.api_key.get_secret_value()
-        self.http = Transport(
-            base_url=settings.base_url,
-            vendor=VENDOR,
-            tenant=tenant,
-            secrets=settings.secrets(),
-            timeouts=settings.timeouts(),
-            retry=settings.retry_policy(),
-            max_concurrency=settings.max_concurrency,
-            read_only=read_only,
-            rules=wire.RULES,
-        )
 
-    def close(self) -> None:
-        self.http.close()
+    def connection_auth(self) -> Auth:
+        return SecretInPath(self._key)  # the key travels in the URL path; it is only hidden
 
     @classmethod
     def start_simulator(
