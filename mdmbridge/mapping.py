@@ -272,8 +272,13 @@ def build(
     tenant: str,
     vendor: str,
     extra: Mapping[str, Any] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> R:
-    """Vendor payload -> core model, with ``raw`` kept verbatim."""
+    """Vendor payload -> core model, with ``raw`` kept verbatim.
+
+    ``redact`` (the transport's) hides secrets in an error about the payload: a vendor that
+    echoes a credential into a field must not leak it through "cannot read ...". Values are
+    redacted whole before they are cut to an excerpt, so no cut can split a secret."""
     if not isinstance(payload, Mapping):
         raise MalformedResponse(
             f"expected a {table.entity} object, got {type(payload).__name__}",
@@ -289,12 +294,33 @@ def build(
         # Whatever a converter or the model raised (ValueError, OverflowError,
         # RecursionError, pydantic's ValidationError, ...), the caller sees one
         # MalformedResponse, one short line: values are excerpted, never quoted whole.
+        shown = payload if redact is None else _redacted(payload, redact)
+        message = f"{table.entity} {_record_ref(shown)}: cannot read the vendor's payload: "
+        detail = _detail(exc) if redact is None else _detail_of(table, shown, extra, exc)
         raise MalformedResponse(
-            f"{table.entity} {_record_ref(payload)}: cannot read the vendor's payload: "
-            f"{_detail(exc)}",
+            message + (detail if redact is None else redact(detail)),
             vendor=vendor,
             tenant=tenant,
         ) from None
+
+
+def _redacted(payload: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        (redact(k) if isinstance(k, str) else k): (redact(v) if isinstance(v, str) else v)
+        for k, v in payload.items()
+    }
+
+
+def _detail_of(
+    table: FieldTable, payload: Mapping[str, Any], extra: Mapping[str, Any] | None, first: Exception
+) -> str:
+    """The error of reading the redacted payload again (the same field fails, now showing
+    only redacted text); the first error's text if the redacted copy reads cleanly."""
+    try:
+        table.read(payload)
+    except Exception as exc:
+        return _detail(exc)
+    return _detail(first)
 
 
 def _record_ref(payload: Mapping[str, Any]) -> str:

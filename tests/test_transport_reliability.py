@@ -257,3 +257,23 @@ class TestOAuthClientCredentials:
         with raises(mdmbridge.DryRunViolation):
             transport.request("POST", "/api/thing", json_body={})
         assert app.token_requests == 1
+
+
+class TestSecretsInPayloadErrors:
+    def test_a_secret_echoed_into_a_bad_field_is_redacted_even_when_cut(
+        self, duo_sim: Callable[..., SimServer]
+    ) -> None:
+        from tests.conftest import connect_duo
+        from tests.support import DUO_PASSWORD
+
+        server = duo_sim(devices=1)
+        device = {
+            "Id": "0b8e3c8e-9d1e-4a50-bb6c-2f1b8a1c5e77",
+            "BatteryLevel": "x" * 70 + DUO_PASSWORD,
+        }
+        server.faults.add("body", text=json.dumps([device]), path="/api/devices$", times=None)
+        with raises(mdmbridge.MalformedResponse, match="battery") as info:
+            list(connect_duo(server).devices.list())
+        text = f"{info.value}{info.value!r}"
+        assert DUO_PASSWORD not in text
+        assert DUO_PASSWORD[:8] not in text  # not even the start of it, cut by an excerpt

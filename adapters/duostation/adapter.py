@@ -125,7 +125,9 @@ class DuoStationAdapter(Adapter):
     # plumbing ------------------------------------------------------------------------------
 
     def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
-        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+        return build(
+            model, table, payload, tenant=self.tenant, vendor=VENDOR, redact=self.http.redact
+        )
 
     def _get(self, *segments: str | int, params: Mapping[str, str | int] | None = None) -> Any:
         return self.http.request("GET", wire.path(*segments), params=params).data
@@ -146,7 +148,15 @@ class DuoStationAdapter(Adapter):
         (see ``paging.unique``)."""
         items = self.http.stream_array(wire.path(resource), params=params or None)
         records = (
-            build(model, table, item, tenant=self.tenant, vendor=VENDOR, extra=extra)
+            build(
+                model,
+                table,
+                item,
+                tenant=self.tenant,
+                vendor=VENDOR,
+                extra=extra,
+                redact=self.http.redact,
+            )
             for item in items
         )
         yield from unique(records, what=self._what(resource))
@@ -336,7 +346,13 @@ class DuoStationAdapter(Adapter):
 
     def _link_record(self, target: TagTarget, table: FieldTable, payload: Any) -> TagLink:
         return build(
-            TagLink, table, payload, tenant=self.tenant, vendor=VENDOR, extra={"target": target}
+            TagLink,
+            table,
+            payload,
+            tenant=self.tenant,
+            vendor=VENDOR,
+            extra={"target": target},
+            redact=self.http.redact,
         )
 
     def get_tag_link(self, target: TagTarget, link_id: str) -> TagLink:

@@ -107,7 +107,9 @@ class EzmdmAdapter(Adapter):
         return envelope  # the rules checked it is a successful envelope
 
     def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
-        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+        return build(
+            model, table, payload, tenant=self.tenant, vendor=VENDOR, redact=self.http.redact
+        )
 
     def _paged(
         self, model: type[R], table: FieldTable, item: str, owner_id: str | None, owner: str
