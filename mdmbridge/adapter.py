@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -31,7 +32,14 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.transport import RetryPolicy, Timeouts
+from mdmbridge.transport import (
+    DEFAULT_DEADLINE_S,
+    Auth,
+    ResponseRules,
+    RetryPolicy,
+    Timeouts,
+    Transport,
+)
 from mdmbridge.writes import (
     AppUpsert,
     GroupChanges,
@@ -62,9 +70,15 @@ class AdapterSettings(BaseModel):
     retries: int = Field(default=4, ge=0, le=20)
     max_retry_after_s: float = Field(default=60.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1, le=256)
+    # The wall-clock budget of one call, retries included (see mdmbridge.transport.policy).
+    request_deadline_s: float = Field(default=DEFAULT_DEADLINE_S, gt=0)
 
     def timeouts(self) -> Timeouts:
-        return Timeouts(connect=self.connect_timeout_s, read=self.read_timeout_s)
+        return Timeouts(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            deadline=self.request_deadline_s,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=self.retries, max_retry_after=self.max_retry_after_s)
@@ -111,8 +125,45 @@ class Adapter:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tenant={self.tenant!r})"
 
+    # the connection seam: an adapter declares how it authenticates and how its answers
+    # read; the base builds the one Transport from that and the common settings.
+    response_rules: ClassVar[ResponseRules] = ResponseRules()
+
+    def connection_auth(self) -> Auth:
+        """How this vendor's requests prove who they are (default: nothing in headers)."""
+        return Auth()
+
+    def connection_url(self) -> str:
+        """The tenant's API root; by default the ``base_url`` setting every vendor has."""
+        url = getattr(self.settings, "base_url", None)
+        if not isinstance(url, str):
+            raise UnsupportedOperation(
+                f"{self.vendor} has no base_url setting: override connection_url()",
+                vendor=self.vendor,
+            )
+        return url
+
+    @cached_property
+    def http(self) -> Transport:
+        """The tenant's one transport, built on first use from the declarations above."""
+        settings = self.settings
+        return Transport(
+            base_url=self.connection_url(),
+            vendor=self.vendor,
+            tenant=self.tenant,
+            auth=self.connection_auth(),
+            secrets=settings.secrets(),
+            timeouts=settings.timeouts(),
+            retry=settings.retry_policy(),
+            max_concurrency=settings.max_concurrency,
+            read_only=self.read_only,
+            rules=self.response_rules,
+        )
+
     def close(self) -> None:
         """Release connections; the client calls it on close."""
+        if "http" in self.__dict__:
+            self.http.close()
 
     @classmethod
     def start_simulator(

@@ -80,7 +80,8 @@ def load_tenants(path: str | Path) -> dict[str, Tenant]:
     """Parse and validate the whole file; the first problem is a one-line ConfigError."""
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors write one) is skipped, not refused.
+        document = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

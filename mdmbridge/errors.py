@@ -28,6 +28,7 @@ class MDMError(Exception):
         body: str | None = None,
         method: str | None = None,
         url: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -37,6 +38,7 @@ class MDMError(Exception):
         self.body = excerpt(body) if body else None
         self.method = method
         self.url = url
+        self.request_id = request_id  # the vendor's id for this request, for its support desk
 
     def __str__(self) -> str:
         where = ":".join(p for p in (self.vendor, self.tenant) if p)
@@ -52,6 +54,7 @@ class MDMError(Exception):
             "status": self.status,
             "method": self.method,
             "url": self.url,
+            "request_id": self.request_id,
         }
         shown = ", ".join(f"{k}={v!r}" for k, v in fields.items() if v is not None)
         return f"{type(self).__name__}({shown})"

@@ -9,29 +9,87 @@ becomes a ``MalformedResponse`` naming the entity, the id and the field.
 
 from __future__ import annotations
 
+import math
+import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pydantic
 
-from mdmbridge.errors import MalformedResponse
+from mdmbridge.errors import MalformedResponse, excerpt
 from mdmbridge.models import Platform, Record
 
 R = TypeVar("R", bound=Record)
 Converter = Callable[[Any], Any]
 
+# [decision] Limits on what a vendor's number may be. An integer field (a battery level,
+# a size, a version number, an enum code) holds a signed 64-bit value: a vendor's database
+# cannot store more, so a larger one is a broken answer, not data. An integer id may be
+# longer (ezmdm's are 30 digits), up to the 128 characters an ezmdm id may have; so may a
+# number in a text field.
+MAX_INTEGER = 2**63 - 1
+MAX_ID_DIGITS = 128
+VALUE_EXCERPT_CHARS = 80
+DETAIL_EXCERPT_CHARS = 200
+
+_INT_TEXT = re.compile(r"\s*[+-]?[0-9]{1,19}\s*", re.ASCII)
+_NUMBER_TEXT = re.compile(
+    r"\s*[+-]?([0-9]{1,400}(\.[0-9]{0,400})?|\.[0-9]{1,400})([eE][+-]?[0-9]{1,4})?\s*", re.ASCII
+)
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = VALUE_EXCERPT_CHARS
+_REPR.maxother = VALUE_EXCERPT_CHARS
+_REPR.maxlong = 40
+
+
+def describe(value: Any, limit: int = VALUE_EXCERPT_CHARS) -> str:
+    """A short, one-line, never-failing ``repr`` of a vendor value, for messages.
+
+    ``repr`` itself can fail on what a vendor sends: an integer of thousands of digits
+    (Python's limit on int-to-text conversion) or a structure nested too deep. Those, and
+    long texts and big structures, come out as a bounded excerpt."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<an integer of {value.bit_length()} bits>"
+    try:
+        shown = _REPR.repr(value)
+    except Exception:  # RecursionError, the int digit limit, a hostile __repr__
+        shown = f"<a {type(value).__name__} that cannot be shown>"
+    return excerpt(shown, limit)
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _checked_int(value: int) -> int:
+    if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise ValueError("out of range (more than 64 bits)")
+    return value
+
 
 def text(value: Any) -> str | None:
-    """Vendor text: empty strings count as absent."""
+    """Vendor text: empty strings count as absent. A number is taken as its text (a
+    DuoSTATION group number may come as 4711); anything else is refused."""
     if value is None:
         return None
     if isinstance(value, str):
         return value if value.strip() else None
-    if isinstance(value, bool):
-        raise ValueError(f"expected text, got {value!r}")
-    return str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError(f"expected text, got {_kind(value)}")
+    if isinstance(value, int):
+        return _long_int_text(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value.adjusted()) > 400:
+            raise ValueError("not a finite number")
+        return str(value)
+    return str(_finite(value))
 
 
 def ident(value: Any) -> str | None:
@@ -39,8 +97,27 @@ def ident(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected an id, got {value!r}")
-    return str(value)
+        raise ValueError(f"expected an id, got {_kind(value)}")
+    return _long_int_text(value) if isinstance(value, int) else value
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for a message: a kind for structures, an excerpt for scalars."""
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    return describe(value)
+
+
+def _long_int_text(value: int) -> str:
+    """An integer as text, up to :data:`MAX_ID_DIGITS` digits (never near Python's limit
+    on int-to-text conversion)."""
+    if value.bit_length() > MAX_ID_DIGITS * 4 or len(digits := str(value)) > MAX_ID_DIGITS:
+        raise ValueError(f"an integer longer than {MAX_ID_DIGITS} digits")
+    return digits
 
 
 def parent_ref(value: Any) -> str | None:
@@ -50,28 +127,58 @@ def parent_ref(value: Any) -> str | None:
 
 
 def integer(value: Any) -> int | None:
+    """A whole number within 64 bits: a JSON integer, an integral float (``88.0``) or
+    ASCII decimal digits (``"88"``). Infinity, NaN, fractions (``88.5``, never truncated),
+    booleans and larger values are refused."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError(f"expected an integer, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return int(value)
+        raise ValueError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return _checked_int(value)
+    if isinstance(value, float):
+        if not _finite(value).is_integer():
+            raise ValueError(f"expected an integer, got {describe(value)}")
+        return _checked_int(int(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("not a finite number")
+        if value.adjusted() > 19:
+            raise ValueError("out of range (more than 64 bits)")
+        if value != value.to_integral_value():
+            raise ValueError(f"expected an integer, got {describe(value)}")
+        return _checked_int(int(value))
+    if isinstance(value, str):
+        if not _INT_TEXT.fullmatch(value):
+            raise ValueError(f"expected an integer, got {describe(value)}")
+        return _checked_int(int(value))
+    raise ValueError(f"expected an integer, got {_kind(value)}")
 
 
 def number(value: Any) -> float | None:
+    """A finite number: a JSON number or its ASCII text. Infinity, NaN, a value beyond a
+    float's range (``1e400``) and booleans are refused."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value):
+        raise ValueError(f"expected a number, got {describe(value)}")
+    if not isinstance(value, (int, float, Decimal, str)):
+        raise ValueError(f"expected a number, got {_kind(value)}")
+    try:
+        return _finite(float(value))
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("not a finite number") from None
 
 
 def timestamp(value: Any) -> datetime | None:
-    """ISO 8601; a time without zone is taken as UTC (both vendors document UTC)."""
+    """ISO 8601 text; a time without zone is taken as UTC (both vendors document UTC)."""
     if value is None or value == "":
         return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError(f"expected an ISO 8601 time, got {_kind(value)}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -89,9 +196,10 @@ _PLATFORM_NAMES = {
 
 
 def platform(value: Any) -> Platform:
-    if value is None:
+    """A platform name; anything else (a number, an unknown name) is UNKNOWN."""
+    if not isinstance(value, str):
         return Platform.UNKNOWN
-    return _PLATFORM_NAMES.get(str(value).strip().lower(), Platform.UNKNOWN)
+    return _PLATFORM_NAMES.get(value.strip().lower(), Platform.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -149,8 +257,10 @@ class FieldTable:
             raw_value = None if key is None else payload[key]
             try:
                 out[name] = convert(raw_value)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"field {name} ({label}={raw_value!r}): {exc}") from None
+            except Exception as exc:  # any converter failure is the payload's fault
+                raise ValueError(
+                    f"field {name} ({label}={describe(raw_value)}): {_detail(exc)}"
+                ) from None
         return out
 
 
@@ -162,8 +272,13 @@ def build(
     tenant: str,
     vendor: str,
     extra: Mapping[str, Any] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> R:
-    """Vendor payload -> core model, with ``raw`` kept verbatim."""
+    """Vendor payload -> core model, with ``raw`` kept verbatim.
+
+    ``redact`` (the transport's) hides secrets in an error about the payload: a vendor that
+    echoes a credential into a field must not leak it through "cannot read ...". Values are
+    redacted whole before they are cut to an excerpt, so no cut can split a secret."""
     if not isinstance(payload, Mapping):
         raise MalformedResponse(
             f"expected a {table.entity} object, got {type(payload).__name__}",
@@ -175,19 +290,60 @@ def build(
         if extra:
             values.update(extra)
         return model(tenant=tenant, vendor=vendor, raw=dict(payload), **values)
-    except (ValueError, pydantic.ValidationError) as exc:
-        ref = lower_keys(payload).get("id")
-        detail = _first_line(exc)
+    except Exception as exc:
+        # Whatever a converter or the model raised (ValueError, OverflowError,
+        # RecursionError, pydantic's ValidationError, ...), the caller sees one
+        # MalformedResponse, one short line: values are excerpted, never quoted whole.
+        shown = payload if redact is None else _redacted(payload, redact)
+        message = f"{table.entity} {_record_ref(shown)}: cannot read the vendor's payload: "
+        detail = _detail(exc) if redact is None else _detail_of(table, shown, extra, exc)
         raise MalformedResponse(
-            f"{table.entity} {ref!r}: cannot read the vendor's payload: {detail}",
+            message + (detail if redact is None else redact(detail)),
             vendor=vendor,
             tenant=tenant,
         ) from None
 
 
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, pydantic.ValidationError):
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "record"
-        return f"{where}: {err['msg']}"
-    return str(exc).splitlines()[0]
+def _redacted(payload: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        (redact(k) if isinstance(k, str) else k): (redact(v) if isinstance(v, str) else v)
+        for k, v in payload.items()
+    }
+
+
+def _detail_of(
+    table: FieldTable, payload: Mapping[str, Any], extra: Mapping[str, Any] | None, first: Exception
+) -> str:
+    """The error of reading the redacted payload again (the same field fails, now showing
+    only redacted text); the first error's text if the redacted copy reads cleanly."""
+    try:
+        table.read(payload)
+    except Exception as exc:
+        return _detail(exc)
+    return _detail(first)
+
+
+def _record_ref(payload: Mapping[str, Any]) -> str:
+    """The record's id as the vendor sent it, for a message (it may be hostile too)."""
+    try:
+        ref = next((v for k, v in payload.items() if str(k).lower() == "id"), None)
+    except Exception:
+        return "<unknown id>"
+    return describe(ref)
+
+
+def _detail(exc: BaseException) -> str:
+    """The first line of an error, bounded; pydantic's errors as ``field: message``."""
+    try:
+        if isinstance(exc, pydantic.ValidationError):
+            err = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "record"
+            line = f"{where}: {err['msg']}"
+        else:
+            lines = str(exc).splitlines()
+            line = lines[0] if lines else type(exc).__name__
+            if not isinstance(exc, ValueError):
+                line = f"{type(exc).__name__}: {line}"
+    except Exception:
+        line = type(exc).__name__
+    return excerpt(line, DETAIL_EXCERPT_CHARS)

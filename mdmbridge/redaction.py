@@ -15,7 +15,9 @@ mechanisms cover that:
 
 from __future__ import annotations
 
-import base64
+import contextlib
+import html
+import json
 import logging
 import threading
 import urllib.parse
@@ -32,26 +34,47 @@ _factory_installed = False
 
 
 def secret_variants(secret: str) -> set[str]:
-    """A secret and the encodings in which it can appear in a URL or a log line."""
-    variants = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    """A secret and every encoding in which it can appear in a URL, a body or a log line:
+    as is, percent-encoded from UTF-8 and from latin-1 (``quote`` and ``quote_plus``),
+    JSON-escaped (a vendor or proxy echoing it inside a JSON string) and HTML-escaped (an
+    HTML error page quoting it)."""
+    variants = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    with contextlib.suppress(UnicodeEncodeError):
+        variants |= {
+            urllib.parse.quote(secret, safe="", encoding="latin-1"),
+            urllib.parse.quote_plus(secret, encoding="latin-1"),
+        }
     return {v for v in variants if len(v) >= _MIN_SECRET_LENGTH}
 
 
-def basic_auth_token(username: str, password: str) -> str:
-    return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-
-
 class Redactor:
-    """Replaces known secrets (and their URL-encoded forms) with a marker."""
+    """Replaces known secrets (and their encoded forms) with a marker.
+
+    Secrets can be added after construction (:meth:`add`): a bearer token fetched on first
+    use is hidden from that moment on, in this redactor and in every log record.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        found: set[str] = set()
+        self._lock = threading.Lock()
+        self._secrets: list[str] = []
         for secret in secrets:
-            if secret:
-                found |= secret_variants(secret)
-        # Longest first, so a secret containing another is replaced whole.
-        self._secrets = sorted(found, key=len, reverse=True)
-        register_secrets(self._secrets)
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        if not secret:
+            return
+        variants = secret_variants(secret)
+        with self._lock:
+            # Longest first, so a secret containing another is replaced whole.
+            self._secrets = sorted(set(self._secrets) | variants, key=len, reverse=True)
+        register_secrets(variants)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

@@ -193,18 +193,31 @@ def test_html_with_200_status_is_malformed_response(duo_sim: Callable[..., SimSe
 class TestStreamedArrays:
     """DuoSTATION answers whole fleets in one body, read item by item (no paging to lean on)."""
 
-    def test_body_cut_off_mid_stream_raises_instead_of_a_short_list(
+    def test_body_cut_off_mid_stream_is_fetched_again_and_complete(
+        self, duo_sim: Callable[..., SimServer]
+    ) -> None:
+        """The body is spooled before it is parsed, so nothing was yielded when the cut
+        arrives: the GET is retried and the listing is whole (it used to raise part-way)."""
+        from tests.conftest import connect_duo
+
+        server = duo_sim(devices=3000)  # ~1.4 MB body
+        server.faults.add("truncate", methods=["GET"], path="/api/devices$", times=1)
+        ids = [device.id for device in connect_duo(server).devices.list()]
+        assert len(ids) == len(set(ids)) == 3000
+        assert server.count("GET") == 2
+
+    def test_body_always_cut_off_raises_before_yielding_anything(
         self, duo_sim: Callable[..., SimServer]
     ) -> None:
         from tests.conftest import connect_duo
 
-        server = duo_sim(devices=3000)  # ~1.4 MB body: items are yielded before the cut arrives
-        server.faults.add("truncate", methods=["GET"], path="/api/devices$", times=1)
+        server = duo_sim(devices=3000)
+        server.faults.add("truncate", methods=["GET"], path="/api/devices$", times=None)
         received = 0
         with raises(mdmbridge.MalformedResponse, match="cut off") as info:
             for _ in connect_duo(server).devices.list():
                 received += 1
-        assert 0 < received < 3000
+        assert received == 0  # never a short list: not even part of one
         assert_clean(info.value)
 
     def test_object_where_an_array_belongs_is_malformed(

@@ -23,8 +23,9 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.paging import single_page
-from mdmbridge.transport import Transport
+from mdmbridge.paging import single_page, unique
+from mdmbridge.transport import Auth, BasicAuth
+from mdmbridge.transport.rules import ParserRules
 from mdmbridge.writes import (
     AppUpsert,
     GroupChanges,
@@ -106,25 +107,10 @@ class DuoStationAdapter(Adapter):
 
     settings: DuoStationSettings
 
-    def __init__(
-        self, settings: DuoStationSettings, *, tenant: str, read_only: bool = False
-    ) -> None:
-        super().__init__(settings, tenant=tenant, read_only=read_only)
-        self.http = Transport(
-            base_url=settings.base_url,
-            vendor=VENDOR,
-            tenant=tenant,
-            auth=(settings.username, settings.password.get_secret_value()),
-            secrets=settings.secrets(),
-            timeouts=settings.timeouts(),
-            retry=settings.retry_policy(),
-            max_concurrency=settings.max_concurrency,
-            read_only=read_only,
-            error_parser=wire.error_parser,
-        )
+    response_rules = ParserRules(wire.error_parser)
 
-    def close(self) -> None:
-        self.http.close()
+    def connection_auth(self) -> Auth:
+        return BasicAuth(self.settings.username, self.settings.password.get_secret_value())
 
     @classmethod
     def start_simulator(
@@ -148,17 +134,41 @@ class DuoStationAdapter(Adapter):
     # plumbing ------------------------------------------------------------------------------
 
     def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
-        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+        return build(
+            model, table, payload, tenant=self.tenant, vendor=VENDOR, redact=self.http.redact
+        )
 
     def _get(self, *segments: str | int, params: Mapping[str, str | int] | None = None) -> Any:
         return self.http.request("GET", wire.path(*segments), params=params).data
 
+    def _what(self, resource: str) -> str:
+        return f"{VENDOR}:{self.tenant} {resource} list"
+
     def _stream(
-        self, model: type[R], table: FieldTable, resource: str, params: dict[str, str | int]
+        self,
+        model: type[R],
+        table: FieldTable,
+        resource: str,
+        params: dict[str, str | int],
+        extra: Mapping[str, Any] | None = None,
     ) -> Iterator[R]:
-        """DuoSTATION has no paging: the whole array comes in one body, read item by item."""
-        for item in self.http.stream_array(wire.path(resource), params=params or None):
-            yield self._build(model, table, item)
+        """DuoSTATION has no paging: the whole array comes in one body, read item by item,
+        when iteration starts. An id the array holds twice is an ``IncompleteListing``
+        (see ``paging.unique``)."""
+        items = self.http.stream_array(wire.path(resource), params=params or None)
+        records = (
+            build(
+                model,
+                table,
+                item,
+                tenant=self.tenant,
+                vendor=VENDOR,
+                extra=extra,
+                redact=self.http.redact,
+            )
+            for item in items
+        )
+        yield from unique(records, what=self._what(resource))
 
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))
@@ -179,13 +189,16 @@ class DuoStationAdapter(Adapter):
     # groups --------------------------------------------------------------------------------
 
     def list_groups(self, filters: Values) -> Iterator[Group]:
+        what = self._what("groups")
         if "path" in filters:
             return single_page(
-                lambda: self._group_by_path(str(filters["path"]), filters.get("number"))
+                lambda: self._group_by_path(str(filters["path"]), filters.get("number")),
+                what=what,
             )
         params = self._params(filters, m.GROUP_FILTERS, {})
         return single_page(
-            lambda: _with_paths(list(self._stream(Group, m.GROUP, "groups", params)))
+            lambda: _with_paths(list(self._stream(Group, m.GROUP, "groups", params))),
+            what=what,
         )
 
     def _group_by_path(self, group_path: str, number: Any) -> list[Group]:
@@ -333,14 +346,17 @@ class DuoStationAdapter(Adapter):
         resource, table, _ = _LINKS[target]
         checks = {"device_id": device_guid, "user_id": lambda v: int_id(v, "user_id")}
         params = self._params(filters, _LINK_FILTERS[target], checks)
-        return (
-            self._link_record(target, table, item)
-            for item in self.http.stream_array(wire.path(resource), params=params or None)
-        )
+        return self._stream(TagLink, table, resource, params, extra={"target": target})
 
     def _link_record(self, target: TagTarget, table: FieldTable, payload: Any) -> TagLink:
         return build(
-            TagLink, table, payload, tenant=self.tenant, vendor=VENDOR, extra={"target": target}
+            TagLink,
+            table,
+            payload,
+            tenant=self.tenant,
+            vendor=VENDOR,
+            extra={"target": target},
+            redact=self.http.redact,
         )
 
     def get_tag_link(self, target: TagTarget, link_id: str) -> TagLink:

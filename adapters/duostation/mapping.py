@@ -7,6 +7,8 @@ vendor's document, exactly as spelled there. Every field-name guess is a line he
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
 from typing import Any
 
 from mdmbridge.mapping import F, FieldTable, ident, integer, parent_ref, platform, text, timestamp
@@ -25,17 +27,39 @@ _STORE_BY_CODE = {code: member for member, code in STORE_CODES.items()}
 
 
 def duo_platform(value: Any) -> Platform:
-    """Platforms come as the app enum's integers or as names; unknown values are UNKNOWN."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _PLATFORM_BY_CODE.get(value, Platform.UNKNOWN)
-    if isinstance(value, str) and value.strip().isdigit():
-        return _PLATFORM_BY_CODE.get(int(value), Platform.UNKNOWN)
-    return platform(value)
+    """Platforms come as the app enum's integers (or their ASCII digits) or as names;
+    unknown codes and names are UNKNOWN. A number no enum could hold (infinite, NaN, a
+    fraction, beyond 64 bits) is refused, as in any integer field."""
+    if isinstance(value, bool):
+        return Platform.UNKNOWN
+    if isinstance(value, str):
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit()):
+            return platform(value)
+    elif not isinstance(value, (int, float, Decimal)):
+        return platform(value)
+    code = integer(value)
+    return Platform.UNKNOWN if code is None else _PLATFORM_BY_CODE.get(code, Platform.UNKNOWN)
 
 
 def duo_store(value: Any) -> AppStore:
+    """The store enum's integer; unknown codes are UNKNOWN, absurd numbers are refused."""
     code = integer(value)
     return AppStore.UNKNOWN if code is None else _STORE_BY_CODE.get(code, AppStore.UNKNOWN)
+
+
+def device_guid_ref(value: Any) -> str | None:
+    """[decision] A device GUID in its canonical lowercase form, however the server spelt
+    it (``{...}``, upper case): one device is one id, so a listing that names it twice in
+    two spellings is caught as a duplicate, and ids match across calls. Anything that is
+    not a GUID is kept as sent (the vendor's id, even if odd)."""
+    result = ident(value)
+    if result is None or not result.isascii() or "_" in result:
+        return result  # uuid.UUID would read non-ASCII digits and underscores as hex
+    try:
+        return str(uuid.UUID(result))
+    except ValueError:
+        return result
 
 
 def backslash_path(value: Any) -> str | None:
@@ -89,7 +113,7 @@ USER = FieldTable(
 DEVICE = FieldTable(
     "device",
     {
-        "id": F("Id", convert=ident),
+        "id": F("Id", convert=device_guid_ref),
         "name": F("Name", "DeviceName"),
         "serial_number": F("SerialNumber"),
         "model": F("Model", "ModelName"),
@@ -120,7 +144,7 @@ DEVICE_TAG = FieldTable(
     {
         "id": F("Id", convert=ident),
         "tag_id": F("TagId", convert=ident),
-        "target_id": F("DeviceId", convert=ident),
+        "target_id": F("DeviceId", convert=device_guid_ref),
         "target_label": F("SerialNumber"),  # since 4.8.46
     },
 )

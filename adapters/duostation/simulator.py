@@ -45,6 +45,8 @@ Decisions (the document is silent):
   dashes) and always answered in the lowercase 36-character form.
 - Check order: authentication, route (404), method (405), id syntax (400), existence (404),
   body (400), referenced ids (404), refusals (409).
+- Basic credentials are accepted whether ``user:password`` was encoded as UTF-8 (RFC 7617)
+  or as latin-1 (what ``requests`` sends) before base64.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC
 from typing import Any, TypeVar, cast
 
-from mdmbridge.simulation.faults import Faults
+from mdmbridge.simulation.faults import FaultKind, Faults
 from mdmbridge.simulation.seed import FleetGenerator, Person
 from mdmbridge.simulation.server import (
     BadRequest,
@@ -302,12 +304,20 @@ class DuoStationSimulator:
         if scheme.lower() != "basic":
             raise _Refused(401, DENIED)
         try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            raw = base64.b64decode(token.strip(), validate=True)
         except (binascii.Error, ValueError):
             raise _Refused(401, DENIED) from None
-        user, sep, password = decoded.partition(":")
-        if not sep or user != self.username or password != self.password:
-            raise _Refused(401, DENIED)
+        # RFC 7617 says UTF-8 (charset="UTF-8"), but requests and many scripts encode
+        # user:password as latin-1; the server accepts either, UTF-8 tried first.
+        for encoding in ("utf-8", "latin-1"):
+            try:
+                decoded = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            user, sep, password = decoded.partition(":")
+            if sep and user == self.username and password == self.password:
+                return
+        raise _Refused(401, DENIED)
 
     def _dispatch(self, request: SimRequest) -> SimResponse:
         not_found = _Refused(
@@ -365,8 +375,15 @@ class DuoStationSimulator:
         return SimResponse(status=200, body=b"")
 
     @staticmethod
-    def _listing(items: list[Record]) -> SimResponse:
-        """A JSON array; large ones are streamed (``items`` must already be copies)."""
+    def _listing(request: SimRequest, items: list[Record]) -> SimResponse:
+        """A JSON array; large ones are streamed (``items`` must already be copies).
+
+        Every list endpoint answers through here, so the ``duplicate`` fault applies to all
+        of them: the first record is sent again right after itself (byte-identical).
+        ``ignore_page`` never applies: DuoSTATION does not page.
+        """
+        if items and request.faults.take(FaultKind.DUPLICATE):
+            items = [items[0], *items]
         if len(items) > STREAM_THRESHOLD:
             return SimResponse(chunks=iter_json_array(items))
         return SimResponse.json(items)
@@ -477,7 +494,7 @@ class DuoStationSimulator:
                     "use the group id instead.",
                 )
             return SimResponse.json(self._group_out(matches[0], cache))
-        return self._listing([self._group_out(g, cache) for g in candidates])
+        return self._listing(request, [self._group_out(g, cache) for g in candidates])
 
     def _get_group(self, request: SimRequest, raw_id: str) -> SimResponse:
         group = self._find(self.groups, self._int_id(raw_id, "group"), "Group")
@@ -608,7 +625,7 @@ class DuoStationSimulator:
             if tagged is not None and user_id not in tagged:
                 continue
             out.append(dict(user))
-        return self._listing(out)
+        return self._listing(request, out)
 
     def _get_user(self, request: SimRequest, raw_id: str) -> SimResponse:
         user = self._find(self.users, self._int_id(raw_id, "user"), "User")
@@ -716,7 +733,7 @@ class DuoStationSimulator:
             if tagged is not None and device_id not in tagged:
                 continue
             out.append(dict(device))
-        return self._listing(out)
+        return self._listing(request, out)
 
     def _get_device(self, request: SimRequest, raw_id: str) -> SimResponse:
         device = self._find(self.devices, self._guid_id(raw_id), "Device")
@@ -766,7 +783,7 @@ class DuoStationSimulator:
     # ------------------------------------------------------------------ tags
 
     def _list_tags(self, request: SimRequest) -> SimResponse:
-        return self._listing([dict(t) for t in self.tags.values()])
+        return self._listing(request, [dict(t) for t in self.tags.values()])
 
     def _get_tag(self, request: SimRequest, raw_id: str) -> SimResponse:
         return SimResponse.json(dict(self._find(self.tags, self._int_id(raw_id, "tag"), "Tag")))
@@ -824,7 +841,7 @@ class DuoStationSimulator:
             if (device_id is None or t["DeviceId"] == device_id)
             and (serial is None or _same(t["SerialNumber"], serial))
         ]
-        return self._listing(out)
+        return self._listing(request, out)
 
     def _get_device_tag(self, request: SimRequest, raw_id: str) -> SimResponse:
         link = self._find(self.device_tags, self._int_id(raw_id, "device tag"), "Device tag")
@@ -874,7 +891,7 @@ class DuoStationSimulator:
             if (user_id is None or t["UserId"] == user_id)
             and (emailed is None or t["UserId"] in emailed)
         ]
-        return self._listing(out)
+        return self._listing(request, out)
 
     def _get_user_tag(self, request: SimRequest, raw_id: str) -> SimResponse:
         link = self._find(self.user_tags, self._int_id(raw_id, "user tag"), "User tag")
@@ -899,7 +916,7 @@ class DuoStationSimulator:
         return self._empty()
 
     def _list_group_tags(self, request: SimRequest) -> SimResponse:
-        return self._listing([dict(t) for t in self.group_tags.values()])
+        return self._listing(request, [dict(t) for t in self.group_tags.values()])
 
     def _get_group_tag(self, request: SimRequest, raw_id: str) -> SimResponse:
         link = self._find(self.group_tags, self._int_id(raw_id, "group tag"), "Group tag")
@@ -927,7 +944,7 @@ class DuoStationSimulator:
     # ------------------------------------------------------------------ apps
 
     def _list_apps(self, request: SimRequest) -> SimResponse:
-        return self._listing([dict(a) for a in self.apps.values()])
+        return self._listing(request, [dict(a) for a in self.apps.values()])
 
     def _get_app(self, request: SimRequest, raw_id: str) -> SimResponse:
         return SimResponse.json(dict(self._find(self.apps, self._int_id(raw_id, "app"), "App")))

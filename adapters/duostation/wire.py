@@ -72,12 +72,23 @@ def path(*segments: str | int) -> str:
     return "/api/" + "/".join(urllib.parse.quote(str(s), safe="") for s in segments)
 
 
+# ASCII digits only: Python's \d and int() also take fullwidth ('\uff11\uff12') and
+# Arabic-Indic ('\u0661\u0662') digits as 12, so such an id would name another record.
+_INT_ID = re.compile(r"[0-9]{1,18}")
+# The GUID forms accepted (canonical, without hyphens, in braces), ASCII hex only: uuid.UUID
+# alone would also take non-ASCII digits, underscores and hyphens anywhere.
+_GUID = re.compile(
+    r"\{?[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}\}?"
+)
+
+
 def int_id(value: str, what: str, *, allow_zero: bool = False) -> int:
     """Groups, users, tags, links and apps have integer ids; refuse anything else locally."""
     text = value.strip()
-    if not re.fullmatch(r"\d{1,18}", text):
+    if not _INT_ID.fullmatch(text):
         raise ValidationError(
-            f"{what} must be an integer for DuoSTATION, got {value!r}", vendor=VENDOR
+            f"{what} must be an integer (ASCII digits) for DuoSTATION, got {value!r}",
+            vendor=VENDOR,
         )
     number = int(text)
     if number == 0 and not allow_zero:
@@ -87,12 +98,12 @@ def int_id(value: str, what: str, *, allow_zero: bool = False) -> int:
 
 def device_guid(value: str) -> str:
     """Devices have GUID ids; refuse anything else locally, send the canonical lowercase form."""
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
+    text = value.strip()
+    if not _GUID.fullmatch(text) or text.startswith("{") != text.endswith("}"):
         raise ValidationError(
             f"device id must be a GUID for DuoSTATION, got {value!r}", vendor=VENDOR
-        ) from None
+        )
+    return str(uuid.UUID(text))
 
 
 def error_parser(status: int, data: Any, text: str) -> VendorError | None:

@@ -20,8 +20,8 @@ from mdmbridge.models import (
     Record,
     User,
 )
-from mdmbridge.paging import Page, paginate
-from mdmbridge.transport import Transport
+from mdmbridge.paging import Page, paginate, record_id
+from mdmbridge.transport import Auth, SecretInPath
 from mdmbridge.writes import GroupChanges, GroupCreate, UserChanges, UserCreate
 
 from . import mapping as m
@@ -64,23 +64,14 @@ class EzmdmAdapter(Adapter):
 
     settings: EzmdmSettings
 
+    response_rules = wire.RULES
+
     def __init__(self, settings: EzmdmSettings, *, tenant: str, read_only: bool = False) -> None:
         super().__init__(settings, tenant=tenant, read_only=read_only)
         self._key = settings.api_key.get_secret_value()
-        self.http = Transport(
-            base_url=settings.base_url,
-            vendor=VENDOR,
-            tenant=tenant,
-            secrets=settings.secrets(),
-            timeouts=settings.timeouts(),
-            retry=settings.retry_policy(),
-            max_concurrency=settings.max_concurrency,
-            read_only=read_only,
-            error_parser=wire.error_parser,
-        )
 
-    def close(self) -> None:
-        self.http.close()
+    def connection_auth(self) -> Auth:
+        return SecretInPath(self._key)  # the key travels in the URL path; it is only hidden
 
     @classmethod
     def start_simulator(
@@ -111,17 +102,15 @@ class EzmdmAdapter(Adapter):
         form: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         url_path = wire.item_path(self._key, item, item_id)
-        result = self.http.request(method, url_path, params=params, form=form)
-        context = {
-            "vendor": VENDOR,
-            "tenant": self.tenant,
-            "method": method,
-            "url": self.http.redact(self.http.base_url + url_path),
-        }
-        return wire.unwrap(result, redact=self.http.redact, context=context)
+        envelope: dict[str, Any] = self.http.request(
+            method, url_path, params=params, form=form
+        ).data
+        return envelope  # the rules checked it is a successful envelope
 
     def _build(self, model: type[R], table: FieldTable, payload: Any) -> R:
-        return build(model, table, payload, tenant=self.tenant, vendor=VENDOR)
+        return build(
+            model, table, payload, tenant=self.tenant, vendor=VENDOR, redact=self.http.redact
+        )
 
     def _paged(
         self, model: type[R], table: FieldTable, item: str, owner_id: str | None, owner: str
@@ -148,6 +137,7 @@ class EzmdmAdapter(Adapter):
             fetch,
             limit=self.settings.page_size,
             what=f"{VENDOR}:{self.tenant} {item} list",
+            key=record_id,  # ids are per item kind; a repeat is an IncompleteListing
             concurrency=self.settings.page_concurrency,
         )
 

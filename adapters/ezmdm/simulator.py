@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from mdmbridge.simulation.faults import Faults
+from mdmbridge.simulation.faults import FaultKind, Faults
 from mdmbridge.simulation.seed import FleetGenerator
 from mdmbridge.simulation.server import BadRequest, SimRequest, SimResponse, SimServer
 
@@ -227,6 +227,8 @@ class EzmdmSimulator:
     def _list(self, request: SimRequest, ids: Sequence[str]) -> SimResponse:
         limit = min(self._positive_arg(request, "limit", DEFAULT_LIMIT), self.max_page_size)
         page = self._positive_arg(request, "page", 1)
+        if page > 1 and request.faults.take(FaultKind.IGNORE_PAGE):
+            page = 1  # the fault: a server that ignores ?page= (and says page 1)
         start = (page - 1) * limit
         chunk = ids[start : start + limit]
         total = len(ids)
@@ -244,7 +246,27 @@ class EzmdmSimulator:
                 self._drifts.pop(0)
         self.list_requests += 1
         data = [self._obj(item_id) for item_id in chunk]
+        self._duplicate(request, data, ids, page, limit)
         return SimResponse.json({"success": True, "data": data, "page": page, "total": total})
+
+    def _duplicate(
+        self, request: SimRequest, data: list[Record], ids: Sequence[str], page: int, limit: int
+    ) -> None:
+        """The ``duplicate`` fault: a page repeats a record while its size and ``total`` stay
+        right, so only a client that checks ids can notice.
+
+        On page 2 or later the page's last record becomes page 1's first; on a listing that
+        is one page only, the last record becomes a copy of the first. Page 1 of a longer
+        listing, and a page with fewer than two records of a one-page listing, are left
+        alone (the fault does not fire on them).
+        """
+        if not data:
+            return
+        if page > 1:
+            if request.faults.take(FaultKind.DUPLICATE):
+                data[-1] = self._obj(ids[0])
+        elif len(ids) <= limit and len(data) > 1 and request.faults.take(FaultKind.DUPLICATE):
+            data[-1] = data[0]
 
     @staticmethod
     def _positive_arg(request: SimRequest, name: str, default: int) -> int:

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from mdmbridge.adapter import AdapterSettings
-from mdmbridge.errors import MalformedResponse, MDMError, ValidationError, error_for_status
-from mdmbridge.transport import HTTPResult, VendorError
+from mdmbridge.errors import MalformedResponse, ValidationError
+from mdmbridge.mapping import describe
+from mdmbridge.transport import ResponseRules, VendorError
 
 VENDOR = "ezmdm"
 DEFAULT_BASE_URL = "https://www.ezmdm.com"
@@ -83,22 +84,32 @@ _ERROR_TEXTS: tuple[tuple[str, int], ...] = (
 )
 
 
-def envelope_error(text: str, *, http_status: int, context: dict[str, Any]) -> MDMError:
-    """``success: false`` -> the right error, whatever HTTP status came with it."""
-    status = _status_for(text) or http_status
-    if status == 200:
-        status = 400 if text.strip() else 502
-    message = text or "the vendor reported a failure without a reason"
-    return error_for_status(status, message, http_status=http_status, **context)
+class EzmdmRules(ResponseRules):
+    """ezmdm's envelope decides, not the HTTP status: ``{"success": false, "error": ...}``
+    arrives with 200 as often as not. The error text, when it is one we know, picks the
+    error class for 2xx and non-2xx answers alike; the HTTP status that was sent is what
+    the error records."""
+
+    def failure(self, status: int, data: Any, text: str) -> VendorError | None:
+        if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
+            got = "an empty body" if data is None else type(data).__name__
+            return VendorError(
+                f"expected the ezmdm envelope {{success, data, ...}}, got {got}", malformed=True
+            )
+        if data["success"]:
+            return None
+        message = str(data.get("error") or "")
+        code = _status_for(message) or (400 if message.strip() else 502)
+        return VendorError(message or "the vendor reported a failure without a reason", code)
+
+    def parse_error(self, status: int, data: Any, text: str) -> VendorError | None:
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            message = str(data["error"])
+            return VendorError(message, _status_for(message))
+        return None
 
 
-def error_parser(status: int, data: Any, text: str) -> VendorError | None:
-    """Non-2xx answers carrying the envelope: its ``error`` text is the message, and, as
-    for 200 answers, the text (not the status) decides the class when it is one we know."""
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        message = str(data["error"])
-        return VendorError(message, _status_for(message))
-    return None
+RULES = EzmdmRules()
 
 
 def _status_for(text: str) -> int | None:
@@ -106,28 +117,25 @@ def _status_for(text: str) -> int | None:
     return next((code for needle, code in _ERROR_TEXTS if needle in lowered), None)
 
 
-def unwrap(result: HTTPResult, *, redact: Any, context: dict[str, Any]) -> dict[str, Any]:
-    """Check the envelope: the envelope, not the HTTP status, decides success."""
-    envelope = result.data
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("success"), bool):
-        raise MalformedResponse(
-            f"{context.get('method')} {context.get('url')}: expected the ezmdm envelope "
-            f"{{success, data, ...}}, got {type(envelope).__name__}",
-            **context,
-        )
-    if not envelope["success"]:
-        message = str(envelope.get("error") or "")
-        raise envelope_error(redact(message), http_status=result.status, context=context)
-    return envelope
+MAX_TOTAL = 2**63 - 1
 
 
 def page_total(envelope: dict[str, Any], context: dict[str, Any]) -> int:
+    """The list answer's ``total``: a JSON integer, or [decision] its text in ASCII
+    digits (``"12"``; not fullwidth or other Unicode digits, which ``str.isdigit`` accepts
+    too). A boolean, a float (even ``12.0``, infinity or NaN), a negative or a total
+    beyond 64 bits is not a usable total."""
     total = envelope.get("total")
-    if isinstance(total, bool) or not isinstance(total, int):
-        if isinstance(total, str) and total.isdigit():
-            return int(total)
-        raise MalformedResponse(f"a list answer without a usable total ({total!r})", **context)
-    return total
+    value: int | None = None
+    if isinstance(total, int) and not isinstance(total, bool):
+        value = total
+    elif isinstance(total, str) and total.isascii() and total.isdigit() and len(total) <= 19:
+        value = int(total)
+    if value is None or not 0 <= value <= MAX_TOTAL:
+        raise MalformedResponse(
+            f"a list answer without a usable total ({describe(total)})", **context
+        )
+    return value
 
 
 def push_notification_form() -> dict[str, str]:

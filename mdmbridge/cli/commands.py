@@ -151,19 +151,34 @@ def export_command(
 ) -> int:
     """Every selected tenant's entities into one unified output."""
     tenants = state.select(names)
-    with _progress(state) as progress:
-        report = export(
-            tenants,
-            output=output,
-            format=fmt,
-            entities=entities,
-            workers=workers,
-            processes=processes,
-            progress=progress,
-        )
+    try:
+        with _progress(state) as progress:
+            report = export(
+                tenants,
+                output=output,
+                format=fmt,
+                entities=entities,
+                workers=workers,
+                processes=processes,
+                progress=progress,
+            )
+    except (OSError, sqlite3.Error) as exc:
+        # The output could not be written (a full disk, a file grown too large): the
+        # staging output is gone and the previous output is as it was. Say so, in one line.
+        raise ConfigError(
+            f"--output {output}: the export could not be written ({_os_reason(exc)}); "
+            f"{output} was left as it was"
+        ) from None
     _print_report(state, report)
     errors = [t.error for t in report.failed if t.error is not None]
     return exit_for(errors, succeeded=len(report.tenants) - len(errors))
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return " ".join((str(exc) or type(exc).__name__).split())
 
 
 @contextlib.contextmanager

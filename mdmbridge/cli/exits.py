@@ -17,3 +17,9 @@ def exit_code_for(error: MDMError) -> int:
     if isinstance(error, (ConfigError, ValidationError)):
         return EXIT_USAGE
     return EXIT_PARTIAL
+
+
+def exit_code_for_stop(error: MDMError | None) -> int:
+    """A run that stopped part-way (some of it done): 3 when the credentials were refused,
+    else 1. Decided by the error's class, never by its text."""
+    return EXIT_AUTH if isinstance(error, AuthError) else EXIT_PARTIAL

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 import mdmbridge.migrate as migration
-from mdmbridge.cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
+from mdmbridge.cli.exits import EXIT_OK, EXIT_PARTIAL, exit_code_for_stop
 from mdmbridge.cli.state import State
 from mdmbridge.migrate.model import Step
 
@@ -140,7 +140,7 @@ def apply_command(
         state.err.print(Text(f"{failed.outcome} {failed.step}: {failed.message}"), style="red")
     if result.interrupted:
         state.err.print(Text(f"stopped: {result.interrupted}"), style="red")
-        return EXIT_AUTH if "credentials refused" in result.interrupted else EXIT_PARTIAL
+        return exit_code_for_stop(result.stopped_by)
     return EXIT_OK if result.ok else EXIT_PARTIAL
 
 

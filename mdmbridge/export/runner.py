@@ -7,9 +7,15 @@ Two phases, so a failure never leaves half a tenant in the output:
    clients are read-only, so an export can never write to an MDM.
 2. *Assemble*: as soon as a tenant and every tenant before it (in the order given) have
    finished, a successful tenant's parts stream into the sink, while later tenants are
-   still being read; a failed tenant's parts are simply dropped. The sink moves the output
-   into place atomically at the end. If no tenant succeeded, nothing is committed and any
-   previous output stays as it was.
+   still being read; a failed tenant's parts are simply dropped. A tenant whose rows cannot
+   be written (an id that repeats, which would break ``UNIQUE(tenant, id)``, or a value the
+   format cannot hold) is taken back out of the sink whole and fails alone. The sink moves
+   the output into place atomically at the end. If no tenant succeeded, nothing is
+   committed and any previous output stays as it was.
+
+With worker processes, plugins registered at run time (``plugins.register_plugin``) are
+registered again in each worker (``plugins.portable_plugins``), and a worker that dies
+fails only the tenants it held.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from mdmbridge import plugins
 from mdmbridge.config import Tenant
-from mdmbridge.errors import MDMError
+from mdmbridge.errors import ConfigError, MalformedResponse, MDMError
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks import Sink
 from mdmbridge.fleet import TenantOutcome, run_for_each
@@ -79,8 +87,19 @@ class _CollectJob:
     parts: Path
     index: dict[str, int]
     progress: Progress | None = None
+    plugins: tuple[plugins.PluginRecipe, ...] = ()  # run-time plugins, for other processes
 
     def __call__(self, tenant: Tenant) -> _Collected:
+        if self.plugins:  # in another process: register them there first (once)
+            plugins.restore_plugins(self.plugins)
+            failures = plugins.restore_failures()
+            if failures and tenant.vendor not in plugins.registered_adapters():
+                raise ConfigError(
+                    f"vendor {tenant.vendor!r} is unknown in this worker process: "
+                    + "; ".join(failures),
+                    vendor=tenant.vendor,
+                    tenant=tenant.name,
+                )
         specs = [ENTITIES[name] for name in self.entities]
         return _collect(tenant, specs, self.parts / str(self.index[tenant.name]), self.progress)
 
@@ -99,33 +118,42 @@ def run_export(
     """``processes > 0`` collects tenants in that many worker processes: the work is CPU-bound
     (parsing, validating, converting), and threads share one core under the GIL."""
     started = time.monotonic()
+    in_process = (executor is None and processes <= 0) or isinstance(executor, ThreadPoolExecutor)
+    try:
+        index = _index(tenants)
+        recipes = () if in_process else _portable_plugins(tenants)
+    except BaseException:  # refused before anything was read: no staging output left
+        sink.abort()
+        raise
     parts = Path(tempfile.mkdtemp(prefix="mdmbridge-export-"))
     pool: Executor | None = None
     try:
-        index = {tenant.name: number for number, tenant in enumerate(tenants)}
         if executor is None and processes > 0:
             # spawn, not fork: the parent has threads (and maybe open connections).
             context = multiprocessing.get_context("spawn")
             executor = pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
-        in_process = executor is None or isinstance(executor, ThreadPoolExecutor)
         names = tuple(spec.name for spec in entities)
-        job = _CollectJob(names, parts, index, progress if in_process else None)
+        job = _CollectJob(names, parts, index, progress if in_process else None, recipes)
         outcomes: dict[str, TenantOutcome[_Collected]] = {}
         written = {spec.name: 0 for spec in entities}
         assembled = 0  # tenants (in the given order) already in the sink, or failed
         try:
             sink.prepare(entities)
-            for outcome in run_for_each(tenants, job, workers=workers, executor=executor):
+            for outcome in run_for_each(
+                tenants, job, workers=workers, executor=executor, activity="exporting"
+            ):
                 outcomes[outcome.tenant] = outcome
                 if not in_process and progress is not None and outcome.value is not None:
                     for entity, count in outcome.value.counts.items():
                         progress(outcome.tenant, entity, count)
                 # Assemble while later tenants are still being read, keeping tenant order.
                 while assembled < len(tenants) and tenants[assembled].name in outcomes:
-                    if outcomes[tenants[assembled].name].ok:
+                    tenant = tenants[assembled]
+                    if outcomes[tenant.name].ok:
                         folder = parts / str(assembled)
-                        for spec in entities:
-                            written[spec.name] += sink.add(spec, _rows(folder, spec.name))
+                        refused = _assemble(sink, entities, folder, written)
+                        if refused is not None:  # this tenant's data: it fails alone
+                            outcomes[tenant.name] = _failed(tenant, outcomes[tenant.name], refused)
                         shutil.rmtree(folder, ignore_errors=True)  # give the disk back early
                     assembled += 1
             reports = [_report(tenant, outcomes[tenant.name]) for tenant in tenants]
@@ -150,6 +178,81 @@ def run_export(
         )
     finally:
         shutil.rmtree(parts, ignore_errors=True)
+
+
+def _index(tenants: Sequence[Tenant]) -> dict[str, int]:
+    """Tenant name -> its number (its parts folder); a name given twice would mix two
+    tenants' rows under one name, so it is refused."""
+    index: dict[str, int] = {}
+    for number, tenant in enumerate(tenants):
+        if tenant.name in index:
+            raise ConfigError(f"tenant {tenant.name!r} is given twice", tenant=tenant.name)
+        index[tenant.name] = number
+    return index
+
+
+def _portable_plugins(tenants: Sequence[Tenant]) -> tuple[plugins.PluginRecipe, ...]:
+    """Recipes for the run-time plugins, for worker processes; a selected tenant whose
+    adapter comes from a plugin a worker cannot re-create is refused up front."""
+    recipes, stranded = plugins.portable_plugins()
+    for plugin in stranded:
+        needed = sorted({t.vendor for t in tenants} & plugin.vendors)
+        if needed:
+            raise ConfigError(
+                f"vendor {needed[0]!r} comes from the plugin {plugin.name!r} ({plugin.label}), "
+                f"registered at run time; worker processes cannot re-create it: {plugin.reason}. "
+                "Register it as an importable module or a module-level class, or export "
+                "with threads (processes=0)",
+                vendor=needed[0],
+            )
+    return tuple(recipes)
+
+
+def _assemble(
+    sink: Sink, entities: Sequence[EntitySpec], folder: Path, written: dict[str, int]
+) -> MDMError | None:
+    """One tenant's parts into the sink, all or nothing: the error that kept it out, if any.
+    Only errors about the tenant's own data are caught; any other (a full disk) ends the
+    export."""
+    added: dict[str, int] = {}
+    sink.begin()
+    try:
+        for spec in entities:
+            added[spec.name] = sink.add(spec, _unique(spec, _rows(folder, spec.name)))
+    except MDMError as error:
+        sink.end(keep=False)
+        return error
+    sink.end(keep=True)
+    for name, count in added.items():
+        written[name] += count
+    return None
+
+
+def _unique(spec: EntitySpec, rows: Iterator[Row]) -> Iterator[Row]:
+    """The rows, refusing an id seen before in this tenant's listing: whatever the format,
+    a record twice is a listing that cannot be trusted (SQLite's UNIQUE(tenant, id) would
+    also break). Paged listings check this already; this holds for every adapter."""
+    at = [c.name for c in spec.columns].index("id")
+    seen: set[Any] = set()
+    for row in rows:
+        key = row[at]
+        if key in seen:
+            raise MalformedResponse(
+                f"{spec.name} {key!r}: this id appears more than once in the tenant's listing; "
+                "the tenant was left out of the export"
+            )
+        seen.add(key)
+        yield row
+
+
+def _failed(
+    tenant: Tenant, outcome: TenantOutcome[_Collected], error: MDMError
+) -> TenantOutcome[_Collected]:
+    if error.tenant is None:
+        error.tenant = tenant.name
+    if error.vendor is None:
+        error.vendor = tenant.vendor
+    return TenantOutcome(tenant.name, tenant.vendor, None, error, outcome.seconds)
 
 
 def _report(tenant: Tenant, outcome: TenantOutcome[_Collected]) -> TenantExport:

@@ -19,7 +19,7 @@ from mdmbridge.client import Client
 from mdmbridge.migrate.applier import ApplyProgress, ApplyReport, StepResult, apply_plan
 from mdmbridge.migrate.ledger import Ledger, read_header, read_targets
 from mdmbridge.migrate.model import Note, Plan, PlanOptions, Side, Step, load_plan
-from mdmbridge.migrate.planner import make_plan
+from mdmbridge.migrate.planner import check_plan
 from mdmbridge.migrate.snapshot import Snapshot
 
 
@@ -32,12 +32,22 @@ def plan(
 ) -> Plan:
     """Read both sides and plan every write; with ``ledger``, what is recorded there counts
     as done (re-planning a migration that is under way)."""
+    return _plan(source, target, options=options, ledger=ledger)[0]
+
+
+def _plan(
+    source: Client,
+    target: Client,
+    *,
+    options: PlanOptions | None,
+    ledger: str | Path | None,
+) -> tuple[Plan, list[dict[str, Any]]]:
     options = options or PlanOptions()
     mapped: dict[str, str] = {}
     if ledger is not None and Path(ledger).exists():
         sides = Plan(source=_side(source), target=_side(target), created_at="")
         mapped = read_targets(Path(ledger), sides)
-    return make_plan(
+    return check_plan(
         Snapshot.read(source),
         Snapshot.read(target),
         target_writable=target.adapter.writable,
@@ -70,7 +80,8 @@ class VerifyReport:
     target: str
     complete: bool
     missing: list[dict[str, Any]] = field(default_factory=list)  # records not in the target
-    different: list[dict[str, Any]] = field(default_factory=list)  # fields that differ
+    # fields that differ, and records two target records match (with both ``target_ids``)
+    different: list[dict[str, Any]] = field(default_factory=list)
     unlinked: list[dict[str, Any]] = field(default_factory=list)  # links not in place
     ambiguous: list[dict[str, Any]] = field(default_factory=list)
     not_migrated: int = 0  # what the target cannot hold (listed in the plan)
@@ -82,10 +93,12 @@ class VerifyReport:
 
 
 def verify(source: Client, target: Client, *, ledger: str | Path) -> VerifyReport:
-    """Compare both sides through the ledger: complete when nothing is left to write."""
+    """Compare both sides through the ledger: complete when nothing is left to write and
+    no source record has a duplicate in the target (two target users with its e-mail, two
+    target groups with its path: the target does not hold the source's records one to one)."""
     header = read_header(Path(ledger))
     options = PlanOptions(**header.get("options", {}))
-    expected = plan(source, target, options=options, ledger=ledger)
+    expected, duplicates = _plan(source, target, options=options, ledger=ledger)
     report = VerifyReport(
         f"{source.vendor}:{source.tenant}", f"{target.vendor}:{target.tenant}", False
     )
@@ -97,6 +110,7 @@ def verify(source: Client, target: Client, *, ledger: str | Path) -> VerifyRepor
             report.different.append(entry | {"fields": sorted(step.fields)})
         elif step.action == "link":
             report.unlinked.append(entry)
+    report.different.extend(duplicates)
     report.ambiguous = [n.model_dump() for n in expected.ambiguous]
     report.not_migrated = len(expected.not_migrated)
     report.complete = not (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +66,9 @@ class ApplyReport:
     interrupted: str | None = None
     writes_sent: int = 0
     seconds: float = 0.0
+    # The error that stopped the run, if one did (AuthError: credentials refused); the
+    # CLI picks its exit code by its class. Not in the JSON report (``interrupted`` is).
+    stopped_by: MDMError | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -80,7 +83,8 @@ class ApplyReport:
         )
 
     def to_json(self) -> str:
-        document = asdict(self)
+        document = asdict(replace(self, stopped_by=None))
+        document.pop("stopped_by")
         document["counts"] = self.counts()
         document["ok"] = self.ok
         return json.dumps(document, ensure_ascii=False, indent=2)
@@ -88,6 +92,10 @@ class ApplyReport:
 
 class _Stop(Exception):
     """Ends the run early but cleanly; what is done stays done, a re-run continues."""
+
+    def __init__(self, message: str, error: MDMError) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def apply_plan(
@@ -147,6 +155,7 @@ class _Run:
                     self.progress(number, total, step)
         except _Stop as stop:
             self.report.interrupted = str(stop)
+            self.report.stopped_by = stop.error
         finally:
             self.ledger.close()
         return self.report
@@ -188,10 +197,10 @@ class _Run:
             self.would.add(step.ref)
             return self.result(step, "would write", message=step.reason)
         except AuthError as error:
-            raise _Stop(f"credentials refused by the target: {error}") from None
+            raise _Stop(f"credentials refused by the target: {error}", error) from None
         except RateLimited as error:
             raise _Stop(
-                f"the target is rate limiting writes; run apply again later ({error})"
+                f"the target is rate limiting writes; run apply again later ({error})", error
             ) from None
         except Conflict as error:
             if step.action == "link":  # it may exist already: adopt it rather than fail
@@ -217,11 +226,13 @@ class _Run:
         if step.action == "update":
             raise _Stop(
                 f"step {step.id}: the outcome of an update is unknown ({error}). Run apply again: "
-                "an update sets the same values, so it is simply sent again."
+                "an update sets the same values, so it is simply sent again.",
+                error,
             )
         raise _Stop(
             f"step {step.id}: the outcome of a write is unknown ({error}); it was not found in the "
-            "target, and is not re-sent blindly. Run apply again: it looks again before it writes."
+            "target, and is not re-sent blindly. Run apply again: it looks again before it writes.",
+            error,
         )
 
     def lookup(self, step: Step, fields: dict[str, Any]) -> str | None:
@@ -229,7 +240,7 @@ class _Run:
             return _lookup(self.client, step, fields, taken=self.taken(step.kind))
         except MDMError as error:
             raise _Stop(
-                f"step {step.id}: cannot check the target for an earlier write ({error})"
+                f"step {step.id}: cannot check the target for an earlier write ({error})", error
             ) from None
 
     def taken(self, kind: str) -> set[str]:

@@ -48,6 +48,8 @@ class PlanSteps:
         # a ref missing here was skipped (and said so).
         self.resolved: dict[str, str | None] = {}
         self.claimed: set[tuple[str, str]] = set()  # (kind, target id) already matched
+        # Ledger-mapped records that other target records match as well (for verify).
+        self.duplicates: list[dict[str, Any]] = []
 
     def note(self, ref: str, kind: str, reason: str, fields: list[str] | None = None) -> None:
         self.plan.not_migrated.append(Note(ref=ref, kind=kind, reason=reason, fields=fields or []))
@@ -89,11 +91,26 @@ class PlanSteps:
         candidates: list[Any],
         what: str,
         kind: str,
+        key: str = "",
     ) -> tuple[Record | None, bool]:
         """(the target record this ref maps to, True if the ref must be skipped)."""
         if ref in self.ledger:
             found = by_id.get(self.ledger[ref])
             if found is not None:
+                others = [c.id for c in candidates if c.id != found.id]
+                if others:
+                    matched = [found.id, *others]
+                    self.duplicates.append(
+                        {
+                            "ref": ref,
+                            "kind": kind,
+                            "reason": f"{len(matched)} target {kind}s match {what} (ids "
+                            f"{', '.join(matched)}; the ledger's is {found.id}): a duplicate "
+                            "in the target",
+                            "fields": [key] if key else [],
+                            "target_ids": matched,
+                        }
+                    )
                 return found, False
         free = [c for c in candidates if (kind, c.id) not in self.claimed]
         if len(free) > 1:

@@ -8,6 +8,10 @@ ambiguous and skipped, never guessed, and so is everything that depends on them.
 
 What moves with each record is data: every field the registry lets the client create,
 as far as the target's adapter can hold it (``copy``); the rest is noted as not migrated.
+
+A record the ledger maps that has company in the target (a second user with its e-mail,
+a second group with its path) is fine for planning, which keeps the ledger's record, but
+it is a difference for ``verify``: :func:`check_plan` returns those duplicates too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,21 @@ def make_plan(
     options: PlanOptions | None = None,
     ledger: Mapping[str, str] | None = None,
 ) -> Plan:
+    return check_plan(
+        source, target, target_writable=target_writable, options=options, ledger=ledger
+    )[0]
+
+
+def check_plan(
+    source: Snapshot,
+    target: Snapshot,
+    *,
+    target_writable: Mapping[str, Writable],
+    options: PlanOptions | None = None,
+    ledger: Mapping[str, str] | None = None,
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """The plan, and the source records more than one target record matches although the
+    ledger maps them to one (``ref``, ``kind``, ``reason``, ``fields``, ``target_ids``)."""
     planner = _Planner(
         source, target, target_writable, options or PlanOptions(), dict(ledger or {})
     )
@@ -41,7 +60,7 @@ def make_plan(
     planner.device_links()
     planner.tag_links()
     planner.apps()
-    return planner.plan
+    return planner.plan, planner.duplicates
 
 
 class _Planner(LinkSteps):
@@ -107,7 +126,9 @@ class _Planner(LinkSteps):
         desired |= self.copy(ref, "group", group, besides=("name",))  # the name is the path's
         key = tuple(fold(p) for p in path) if self.dst.nested else (fold(flat_name),)
         what = f"the path {'/'.join(path)!r}" if self.dst.nested else f"the name {flat_name!r}"
-        existing, skip = self.existing(ref, by_id, index.get(key, []), what, "group")
+        existing, skip = self.existing(
+            ref, by_id, index.get(key, []), what, "group", "path" if self.dst.nested else "name"
+        )
         if skip:
             return
         match = {"name": name, "parent": desired.get("parent_id")}
@@ -164,7 +185,7 @@ class _Planner(LinkSteps):
                 else:
                     desired["group_id"] = {"$ref": group_ref}
             existing, skip = self.existing(
-                ref, by_id, by_name.get(fold(tag.name), []), f"the name {tag.name!r}", "tag"
+                ref, by_id, by_name.get(fold(tag.name), []), f"the name {tag.name!r}", "tag", "name"
             )
             if not skip:
                 self.settle(
@@ -240,7 +261,7 @@ class _Planner(LinkSteps):
         else:
             candidates, what = [], ""
             match = {"name": user.name, "group": desired.get("group_id")}
-        existing, skip = self.existing(ref, by_id, candidates, what, "user")
+        existing, skip = self.existing(ref, by_id, candidates, what, "user", next(iter(match), ""))
         if not skip:
             self.settle(ref, "user", existing, desired, what, match, refs(desired))
 

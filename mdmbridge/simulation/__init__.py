@@ -5,7 +5,7 @@ The simulators are part of the product (``mdmbridge simulate``, the demo, the be
 not test fixtures, which is why they live in the installed package.
 """
 
-from mdmbridge.simulation.faults import Fault, FaultKind, Faults
+from mdmbridge.simulation.faults import Fault, FaultKind, Faults, RequestFaults
 from mdmbridge.simulation.server import (
     RunningSimulator,
     SimRequest,
@@ -19,6 +19,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "Faults",
+    "RequestFaults",
     "RunningSimulator",
     "SimRequest",
     "SimResponse",

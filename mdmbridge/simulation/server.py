@@ -1,15 +1,19 @@
 """One small threaded HTTP/1.1 server shared by every vendor simulator.
 
-It is built on ``http.server`` rather than a WSGI server because two of the faults we must
-reproduce, a dropped connection and a body cut off after its headers, need control of the
-socket that WSGI hides. Keep-alive is on (HTTP/1.1) so clients pool connections as they
-would against a real vendor, and bodies may be streamed in chunks so a 200,000-device
-listing never has to exist as one string.
+It is built on ``http.server`` rather than a WSGI server because some of the faults we must
+reproduce, a dropped connection, a body cut off after its headers, an answer dripped one
+byte at a time, need control of the socket that WSGI hides. What each fault sends is in
+``fault_writer.py``; the request and response objects are in ``messages.py``.
+
+Keep-alive is on (HTTP/1.1) so clients pool connections as they would against a real
+vendor, and bodies may be streamed in chunks so a 200,000-device listing never has to exist
+as one string.
 """
 
 from __future__ import annotations
 
 import collections
+import io
 import json
 import logging
 import sys
@@ -17,83 +21,27 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from email.message import Message
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 
+from mdmbridge.simulation.fault_writer import alter_answer, drip, fault_answer
 from mdmbridge.simulation.faults import Fault, FaultKind, Faults
+from mdmbridge.simulation.messages import BadRequest, SimRequest, SimResponse, VendorApp
+
+__all__ = [
+    "BadRequest",
+    "RecordedRequest",
+    "RunningSimulator",
+    "SimRequest",
+    "SimResponse",
+    "SimServer",
+    "VendorApp",
+    "iter_json_array",
+    "pick_credentials",
+]
 
 log = logging.getLogger("mdmbridge.simulation")
-
-PROXY_HTML = (
-    "<html><head><title>{status} Bad Gateway</title></head><body>"
-    "<center><h1>{status} Bad Gateway</h1></center><hr><center>nginx</center>"
-    "</body></html>"
-)
-
-
-class BadRequest(Exception):
-    """Raised by request helpers when the client sent something unparseable."""
-
-
-@dataclass
-class SimRequest:
-    method: str
-    path: str  # percent-decoded path, without the query string
-    raw_path: str  # as sent, for logging and exact-match tests
-    query: dict[str, list[str]]
-    headers: Message
-    body: bytes
-
-    def arg(self, name: str) -> str | None:
-        """First value of a query parameter, matched case-insensitively."""
-        lowered = name.lower()
-        for key, values in self.query.items():
-            if key.lower() == lowered and values:
-                return values[0]
-        return None
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body.decode("utf-8")) if self.body else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"body is not valid JSON: {exc}") from exc
-
-    def form(self) -> dict[str, str]:
-        """Form-encoded body; the last value wins for repeated keys, as in most servers."""
-        try:
-            text = self.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadRequest("form body is not UTF-8") from exc
-        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
-
-    @property
-    def content_type(self) -> str:
-        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-
-
-@dataclass
-class SimResponse:
-    status: int = 200
-    body: bytes | None = None
-    chunks: Iterable[bytes] | None = None  # streamed with chunked transfer encoding
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, payload: Any, status: int = 200, *, compact: bool = True) -> SimResponse:
-        separators = (",", ":") if compact else (", ", ": ")
-        text = json.dumps(payload, ensure_ascii=False, separators=separators)
-        return cls(status=status, body=text.encode("utf-8"))
-
-
-class VendorApp(Protocol):
-    """What a vendor simulator supplies: its routes and the shape of its error answers."""
-
-    def handle(self, request: SimRequest) -> SimResponse: ...
-
-    def error_response(self, status: int, message: str) -> SimResponse: ...
 
 
 @dataclass(frozen=True)
@@ -128,43 +76,56 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
-        failure: Fault | None = None
-        for rule in sim.faults.pick(request.method, request.path):
-            if rule.kind is FaultKind.DELAY:
-                time.sleep(rule.delay_s)
-            else:
-                failure = rule
+        selection = sim.faults.select(request.method, request.path)
+        for rule in selection.delays:
+            time.sleep(rule.delay_s)
+        request.faults = selection.shaping
+        failure = selection.failure
         if failure is not None and failure.kind is FaultKind.DROP:
             sim.record(request, None)
             self.close_connection = True
             return
         response = self._respond_to(sim, request, failure)
         sim.record(request, response.status)
+        if failure is not None and failure.kind is FaultKind.DRIP:
+            self._drip(response, failure, sim.stopping)
+            return
         truncate = failure is not None and failure.kind is FaultKind.TRUNCATE
         self._write(response, truncate=truncate)
 
     def _respond_to(
         self, sim: SimServer, request: SimRequest, failure: Fault | None
     ) -> SimResponse:
-        if failure is not None and failure.kind is FaultKind.STATUS:
-            response = sim.app.error_response(failure.status, "simulated fault")
-            if failure.retry_after is not None:
-                response.headers["Retry-After"] = failure.retry_after
-            return response
-        if failure is not None and failure.kind is FaultKind.HTML:
-            html = PROXY_HTML.format(status=failure.status).encode()
-            return SimResponse(status=failure.status, body=html, content_type="text/html")
+        if failure is not None:
+            replaced = fault_answer(failure, request, sim.app)
+            if replaced is not None:
+                return replaced
         try:
-            return sim.app.handle(request)
+            response = sim.app.handle(request)
         except BadRequest as exc:
-            return sim.app.error_response(400, str(exc))
+            response = sim.app.error_response(400, str(exc))
         except Exception:  # a simulator bug: answer like a real server would, and say so
             log.exception("simulator error on %s %s", request.method, request.path)
-            return sim.app.error_response(500, "internal server error")
+            response = sim.app.error_response(500, "internal server error")
+        if failure is not None:
+            alter_answer(failure, response)
+        return response
+
+    def _drip(self, response: SimResponse, failure: Fault, stopping: threading.Event) -> None:
+        """Render the whole answer as it would go out, then send it one byte at a time."""
+        rendered = io.BytesIO()
+        real, self.wfile = self.wfile, rendered
+        try:
+            self._write(response, truncate=False)
+        finally:
+            self.wfile = real
+        if not drip(real, rendered.getvalue(), failure.delay_s, stopping):
+            self.close_connection = True  # the client hung up, or the server is stopping
 
     def _write(self, response: SimResponse, *, truncate: bool) -> None:
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
         if response.chunks is not None and not truncate:
@@ -215,6 +176,8 @@ class SimServer:
         self._server = _Server((host, port), _Handler)
         self._server.sim = self
         self._thread: threading.Thread | None = None
+        # Set by stop(): long-running answers (drip) check it, so no thread outlives the server.
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
         self.log: collections.deque[RecordedRequest] = collections.deque(maxlen=50_000)
@@ -244,6 +207,7 @@ class SimServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)

@@ -1,0 +1,81 @@
+"""What every pager shares: the page shape, the id of an item, and the duplicate rule.
+
+No id may be listed twice in one listing: a repeat is a sign of a shifted offset, a server
+that ignores ``?page=``, or a fan-out join, so a record is probably missing too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from mdmbridge.errors import IncompleteListing, excerpt
+
+T = TypeVar("T")
+
+ID_EXCERPT_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int | None  # None: the vendor did not say (then the page is the whole listing)
+
+
+PageFetcher = Callable[[int, int], Page[T]]  # (page number from 1, limit) -> Page
+Key = Callable[[T], str]  # item -> its id, unique within one listing
+
+
+def record_id(item: Any) -> str:
+    """The default ``key``: the ``id`` of a record (every core model has one)."""
+    try:
+        value = item.id
+    except AttributeError:
+        raise TypeError(
+            f"cannot tell the id of a {type(item).__name__}: pass key= to the paging call"
+        ) from None
+    return value if isinstance(value, str) else str(value)
+
+
+def show_id(value: str) -> str:
+    return excerpt(repr(value), ID_EXCERPT_CHARS)
+
+
+DUPLICATES = "refusing to return a listing with duplicates"
+
+
+def unique(items: Iterable[T], *, what: str, key: Key[T] | None = None) -> Iterator[T]:
+    """Yield ``items`` (one unpaged array), refusing the first id that comes twice.
+
+    [decision] A repeated id in an unpaged array is always an ``IncompleteListing``, even
+    when both copies are byte-identical: it is never dropped silently, because an array
+    that repeats a record is an array we cannot trust to hold every record either. It is
+    raised at once, without a re-fetch: the array is streamed, so the items before the
+    repeat are already with the caller and a second request could not replace the first
+    answer, only be stitched onto it (two snapshots mixed); and the second request would
+    read the whole array (a whole fleet) again, for a fault that is the server's state
+    rather than a paging glitch. The caller may list again.
+
+    Lazy like its input: ids are checked as items pass, so the items before the repeat
+    have been yielded when the error is raised.
+    """
+    get = record_id if key is None else key
+    first_at: dict[str, int] = {}
+    for position, item in enumerate(items, 1):
+        ident = get(item)
+        earlier = first_at.setdefault(ident, position)
+        if earlier != position:
+            raise IncompleteListing(
+                f"{what}: id {show_id(ident)} appears twice in the array "
+                f"(items {earlier} and {position}); {DUPLICATES}"
+            )
+        yield item
+
+
+def single_page(
+    fetch: Callable[[], Iterable[T]], *, what: str = "listing", key: Key[T] | None = None
+) -> Iterator[T]:
+    """For vendors without paging: one request, made lazily when iteration starts; its
+    items pass through :func:`unique` (a repeated id is an ``IncompleteListing``)."""
+    yield from unique(fetch(), what=what, key=key)

@@ -1,0 +1,390 @@
+"""The only class that talks HTTP: one pooled session per tenant, and one retry loop.
+
+Rules, each applied here once:
+
+* **Retries** (:meth:`Transport._call`, the one loop): reads (GET/HEAD) are retried on
+  connection errors, cut-off bodies, read timeouts, 429 and 5xx, with capped backoff and
+  jitter, or the vendor's Retry-After when it gives one that parses. Writes and device
+  commands are never re-sent once they may have reached the server (our vendors have no
+  idempotency keys, and a wipe sent twice is not harmless): only a failure to connect is
+  retried for them.
+* **Deadline**: every call, all attempts and waits included, ends within the tenant's
+  ``request_deadline_s`` (see ``transport.deadline``); a whole-fleet body earns one more
+  second for every ``reading.STREAM_BYTES_PER_SECOND`` bytes that arrive, so an honest slow
+  transfer finishes while a drip does not.
+* **Redirects** are never followed blindly: a 3xx to a write is an error naming the
+  Location (following it would report another record as the one just written); a read is
+  followed only within the tenant's own origin (scheme, host, port), so credentials never
+  travel to another host.
+* **Bodies** are read in full before they are parsed (``transport.body``: size, charset,
+  BOM, nesting depth, numbers), and DuoSTATION's whole-fleet arrays are spooled to disk at
+  socket speed first, so a server's send timeout never runs out while we parse.
+* **Secrets** pass through the redactor before any URL, message or body excerpt leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import requests
+
+from mdmbridge.errors import DryRunViolation, MDMError, TransportError, error_for_status
+from mdmbridge.redaction import Redactor
+from mdmbridge.transport.auth import Auth, BasicAuth
+from mdmbridge.transport.deadline import Deadline, DeadlineHTTPAdapter
+from mdmbridge.transport.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, RetryPolicy, Timeouts
+from mdmbridge.transport.reading import AnswerReader, Failure, HTTPResult
+from mdmbridge.transport.reasons import describe, never_sent, retry_can_help
+from mdmbridge.transport.rules import ErrorParser, ParserRules, ResponseRules
+
+log = logging.getLogger("mdmbridge.transport")
+
+USER_AGENT = "mdmbridge/0.1 (+python-requests)"
+MAX_REDIRECTS = 5
+_RENEW = -1.0  # a step of the retry loop: renew the credentials, then try again
+T = TypeVar("T")
+
+
+Reader = Callable[[requests.Response, Deadline, dict[str, Any]], T]
+
+
+class Transport:
+    """One pooled ``requests.Session`` for one tenant, with every rule above applied."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        vendor: str,
+        tenant: str,
+        auth: Auth | tuple[str, str] | None = None,
+        secrets: list[str] | tuple[str, ...] = (),
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = 8,
+        read_only: bool = False,
+        rules: ResponseRules | None = None,
+        error_parser: ErrorParser | None = None,
+    ) -> None:
+        """``rules`` say what success is and how errors read (see ``transport.rules``);
+        ``error_parser`` is the short form for vendors whose 2xx answers always succeed."""
+        self.base_url = base_url.rstrip("/")
+        self.vendor = vendor
+        self.tenant = tenant
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.read_only = read_only
+        self.redact = Redactor(secrets)
+        if rules is None:
+            rules = ParserRules(error_parser) if error_parser is not None else ResponseRules()
+        self._reader = AnswerReader(self.redact, self.timeouts.read, rules)
+        self.auth = BasicAuth(*auth) if isinstance(auth, tuple) else (auth or Auth())
+        self.auth.bind(self.redact.add)
+        self.auth.bind_sender(self._send_token_request)
+        self._origin = _origin(self.base_url)
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._session.headers["Accept"] = "application/json"
+        # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) is read once per
+        # session for the tenant's host, not on every request: requests would re-read it,
+        # and ~/.netrc, for each of a listing's hundreds of pages.
+        self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self._session.verify = bundle
+        self._session.trust_env = False
+        adapter = DeadlineHTTPAdapter(
+            pool_connections=1, pool_maxsize=max_concurrency, max_retries=0
+        )
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return (
+            f"Transport(vendor={self.vendor!r}, tenant={self.tenant!r}, "
+            f"base_url={self.redact(self.base_url)!r}, read_only={self.read_only})"
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    # the two public calls ----------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> HTTPResult:
+        """Send one request and return its decoded 2xx answer, or raise an ``MDMError``.
+
+        ``path`` is appended to ``base_url``; an absolute URL (a vendor's next-page link) is
+        accepted only on the tenant's own origin, so credentials never go anywhere else.
+        """
+        method = method.upper()
+        url = self._url(path)
+        self._refuse_in_dry_run(method, url)
+        data: bytes | None = None
+        headers: dict[str, str] = {}
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return self._call(method, url, params, data, headers, self._reader.answer)
+
+    def stream_array(
+        self, path: str, *, params: Mapping[str, str | int] | None = None
+    ) -> Iterator[Any]:
+        """GET a JSON array and yield its items one by one.
+
+        For vendors without paging (DuoSTATION answers a whole fleet in one body): the body
+        is spooled to a temporary file at socket speed, then parsed item by item, so a
+        200,000-device listing never exists in memory at once and the server never waits
+        on our parser. A body cut off in transit is fetched again like any GET, since
+        nothing was yielded yet.
+        """
+        url = self._url(path)
+        spool = self._call("GET", url, params, None, {}, self._reader.spool_array)
+        with spool:
+            yield from self._reader.items(spool, self._context("GET", url))
+
+    # the one retry loop ------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        data: bytes | None,
+        headers: dict[str, str],
+        reader: Reader[T],
+        *,
+        send_auth: bool = True,
+        idempotent: bool | None = None,
+        any_status: bool = False,
+    ) -> T:
+        """The one retry loop. ``idempotent`` overrides the method's rule (a token request
+        is a POST that may be repeated); ``any_status`` hands non-2xx answers to the reader
+        once the retries are spent, instead of raising."""
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        attempt = 0
+        refreshed = False
+        with Deadline(self.timeouts.deadline) as deadline:
+            while True:
+                context = self._context(method, url)
+                try:
+                    # Credentials first, outside the slot: fetching a token is a request too.
+                    sent = {**headers, **self.auth.headers()} if send_auth else headers
+                    with self._slots:
+                        response, context = self._open(method, url, params, data, sent)
+                        step = self._next_step(
+                            response,
+                            context,
+                            renew=send_auth and self.auth.renewable and not refreshed,
+                            retry=idempotent and attempt < self.retry.attempts,
+                            attempt=attempt,
+                            deadline=deadline,
+                            any_status=any_status,
+                        )
+                        if step is None:
+                            return reader(response, deadline, context)
+                except Failure as failure:
+                    if deadline.expired:
+                        raise self._deadline_error(context) from None
+                    may_retry = failure.retryable and (idempotent or not failure.sent)
+                    if not may_retry or attempt >= self.retry.attempts:
+                        raise failure.error from None
+                    step = self.retry.backoff(attempt + 1)
+                    if step >= deadline.remaining():
+                        raise failure.error from None
+                    why = failure.error.message
+                except MDMError:
+                    if deadline.expired:
+                        raise self._deadline_error(context) from None
+                    raise
+                else:
+                    why = f"HTTP {response.status_code}"
+                if step == _RENEW:
+                    refreshed = self.auth.refresh()  # outside the slot: it sends a request
+                    continue
+                attempt += 1
+                self._log_retry(method, context, why, attempt, step)
+                time.sleep(step)
+
+    def _next_step(
+        self,
+        response: requests.Response,
+        context: dict[str, Any],
+        *,
+        renew: bool,
+        retry: bool,
+        attempt: int,
+        deadline: Deadline,
+        any_status: bool,
+    ) -> float | None:
+        """What an answer's status means for the loop: None, read it; ``_RENEW``, renew
+        the credentials and try again; a number, wait that long and try again. Raises the
+        answer's error when it is final."""
+        status = response.status_code
+        if status == 401 and renew:
+            response.close()
+            return _RENEW
+        if status in RETRY_STATUSES and retry:
+            wait = self.retry.wait_before(attempt + 1, status, response.headers)
+            if wait < deadline.remaining():
+                response.close()
+                return wait
+        if 200 <= status < 300 or any_status:
+            return None
+        raise self._reader.error(response, context)
+
+    def _open(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        data: bytes | None,
+        headers: dict[str, str],
+    ) -> tuple[requests.Response, dict[str, Any]]:
+        """One request, following same-origin redirects of reads; headers only (streamed)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            context = self._context(method, url)
+            started = time.monotonic()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=(self.timeouts.connect, self.timeouts.read),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.RequestException as exc:
+                reason = describe(exc, self.redact)
+                if reason == "timed out":
+                    reason += f" (connect {self.timeouts.connect}s, read {self.timeouts.read}s)"
+                raise Failure(
+                    TransportError(f"{method} {context['url']}: {reason}", **context),
+                    sent=not never_sent(exc),
+                    retryable=retry_can_help(exc),
+                ) from None
+            log.debug(
+                "%s %s -> %s in %.3fs",
+                method,
+                context["url"],
+                response.status_code,
+                time.monotonic() - started,
+            )
+            if not response.is_redirect:
+                return response, context
+            location = urllib.parse.urljoin(url, response.headers.get("Location", ""))
+            response.close()
+            self._check_redirect(method, response.status_code, location, context)
+            url, params = location, None
+        raise MDMError(f"{method} {context['url']}: more than {MAX_REDIRECTS} redirects", **context)
+
+    def _check_redirect(
+        self, method: str, status: int, location: str, context: dict[str, Any]
+    ) -> None:
+        where = self.redact(location)
+        if method not in IDEMPOTENT_METHODS:
+            raise error_for_status(
+                status,
+                f"{method} {context['url']}: the server answered {status} with a redirect to "
+                f"{where}; a redirected write is not followed (it may not have done what was "
+                "asked), check base_url",
+                **context,
+            )
+        if _origin(location) != self._origin:
+            raise error_for_status(
+                status,
+                f"{method} {context['url']}: redirected to another origin ({where}); not "
+                "followed, so the tenant's credentials are not sent there (check base_url)",
+                **context,
+            )
+
+    # errors ------------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if not path.lower().startswith(("http://", "https://")):
+            return self.base_url + path
+        if _origin(path) != self._origin:
+            raise MDMError(
+                f"refused to send a request to {self.redact(path)}: not the tenant's origin "
+                f"({self.redact(self.base_url)}), so its credentials are not sent there",
+                vendor=self.vendor,
+                tenant=self.tenant,
+            )
+        return path
+
+    def _send_token_request(self, url: str, form: Mapping[str, str]) -> tuple[int, Any]:
+        """For authentication strategies: POST a form to a token endpoint, retried like a
+        read (a token request changes nothing), answered even when it is an error, and
+        allowed in dry-run mode (it writes nothing on the tenant)."""
+        data = urllib.parse.urlencode(form).encode("utf-8")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self._call(
+            "POST",
+            url,
+            None,
+            data,
+            headers,
+            self._reader.status_and_json,
+            send_auth=False,
+            idempotent=True,
+            any_status=True,
+        )
+
+    def _context(self, method: str, url: str) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "tenant": self.tenant,
+            "method": method,
+            "url": self.redact(url),
+        }
+
+    def _refuse_in_dry_run(self, method: str, url: str) -> None:
+        if self.read_only and method not in IDEMPOTENT_METHODS:
+            raise DryRunViolation(
+                f"dry run: refused to send {method} {self.redact(url[len(self.base_url) :])}",
+                **self._context(method, url),
+            )
+
+    def _deadline_error(self, context: dict[str, Any]) -> TransportError:
+        return TransportError(
+            f"{context['method']} {context['url']}: no complete answer within the "
+            f"{self.timeouts.deadline:g} s request deadline (request_deadline_s)",
+            **context,
+        )
+
+    def _log_retry(
+        self, method: str, context: dict[str, Any], why: str, attempt: int, wait: float
+    ) -> None:
+        log.debug(
+            "%s %s: %s, retry %d in %.2fs", method, context["url"], self.redact(why), attempt, wait
+        )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
