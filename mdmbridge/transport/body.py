@@ -81,12 +81,12 @@ class DepthGuard:
                     structure = structure[:quote]
         if not structure:
             return
-        running = list(
-            itertools.accumulate(map(_DELTA.__getitem__, structure), initial=self._depth)
-        )
-        if max(running) > self.limit:
+        # Streamed, never a list: a body of a million brackets must not cost a million ints.
+        steps = map(_DELTA.__getitem__, structure)
+        if max(itertools.accumulate(steps, initial=self._depth)) > self.limit:
             raise BodyError(f"JSON nested deeper than {self.limit} levels")
-        self._depth = running[-1]
+        opened = structure.count(b"[") + structure.count(b"{")
+        self._depth += opened - (len(structure) - opened)
 
 
 def check_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> None:

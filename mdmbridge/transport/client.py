@@ -275,7 +275,10 @@ class Transport:
                     allow_redirects=False,
                     stream=True,
                 )
-            except requests.exceptions.RequestException as exc:
+            except Exception as exc:  # the boundary: nothing raw may escape
+                # Not only RequestException: requests drains a redirect's body inside
+                # request() and lets urllib3's ProtocolError, or a RuntimeError about
+                # decoding, escape unwrapped; http.client raises its own on bad headers.
                 reason = describe(exc, self.redact)
                 if reason == "timed out":
                     reason += f" (connect {self.timeouts.connect}s, read {self.timeouts.read}s)"

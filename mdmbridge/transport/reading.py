@@ -268,7 +268,8 @@ class AnswerReader:
     ) -> MDMError:
         """The one place an answer's failure becomes an error, whatever its HTTP status."""
         status = response.status_code
-        message = f"{context['method']} {context['url']}: {self.redact(vendor.message or '')}"
+        said = " ".join(self.redact(vendor.message or "").split())  # one line, whatever it held
+        message = f"{context['method']} {context['url']}: {said}"
         request_id = vendor.request_id or self.rules.request_id(response.headers, data)
         body = self.redact(text) if text else None
         if vendor.malformed:

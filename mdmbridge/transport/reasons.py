@@ -35,7 +35,7 @@ def root_cause(exc: BaseException) -> BaseException:
     return current
 
 
-def never_sent(exc: requests.exceptions.RequestException) -> bool:
+def never_sent(exc: Exception) -> bool:
     """True when the request certainly did not reach the server (the connection never
     opened), so even a write may be sent again."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -45,7 +45,7 @@ def never_sent(exc: requests.exceptions.RequestException) -> bool:
     return isinstance(root, urllib3.exceptions.ConnectTimeoutError)
 
 
-def retry_can_help(exc: requests.exceptions.RequestException) -> bool:
+def retry_can_help(exc: Exception) -> bool:
     """Certificate and URL errors are the same next time; connection trouble may not be."""
     if isinstance(exc, requests.exceptions.SSLError):
         return False
@@ -54,7 +54,7 @@ def retry_can_help(exc: requests.exceptions.RequestException) -> bool:
     ) or isinstance(root_cause(exc), (urllib3.exceptions.ProtocolError, OSError))
 
 
-def describe(exc: requests.exceptions.RequestException, redact: Callable[[str], str]) -> str:
+def describe(exc: Exception, redact: Callable[[str], str]) -> str:
     """A one-line reason for a failed request, without urllib3's nested repr noise."""
     root = root_cause(exc)
     text = f"{exc} {root!r}"
