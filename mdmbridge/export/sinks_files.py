@@ -1,0 +1,215 @@
+"""The text sinks: CSV (one file per entity, in a directory), JSON Lines and JSON (one
+file). A tenant left out is cut off the files at the positions marked when it began.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from mdmbridge.export.schema import EntitySpec, Row
+from mdmbridge.export.sinks_rows import DATA_ERRORS, refused
+from mdmbridge.export.sinks_staging import DirectorySink, FileSink
+
+
+class _Marks:
+    """Positions in text files where the current tenant's rows begin, to cut them off."""
+
+    def __init__(self) -> None:
+        self._at: dict[int, tuple[IO[str], int]] = {}
+
+    def take(self, handles: Iterable[IO[str]]) -> None:
+        self._at = {id(h): (h, h.tell()) for h in handles}
+
+    def rewind(self) -> None:
+        for handle, position in self._at.values():
+            handle.seek(position)
+            handle.truncate()
+        self._at = {}
+
+
+def _json_line(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], str]:
+    """Row -> one JSON object: plain columns encoded, JSON columns (``raw``, already compact
+    JSON text, always the last columns) spliced in as they are, never decoded and encoded
+    again."""
+    first_json = len(names) - len(json_at)
+    if json_at != set(range(first_json, len(names))) or first_json == 0:
+        raise ValueError("JSON columns must be the last columns, after at least one other")
+    plain = names[:first_json]
+    tail = [(json.dumps(names[i]), i) for i in range(first_json, len(names))]
+
+    def line(row: Row) -> str:
+        head = json.dumps(dict(zip(plain, row[:first_json], strict=True)), ensure_ascii=False)
+        extra = "".join(f", {key}: {'null' if row[i] is None else row[i]}" for key, i in tail)
+        return head[:-1] + extra + "}"
+
+    return line
+
+
+class CsvSink(DirectorySink):
+    """UTF-8 with a byte-order mark, so spreadsheet programs show å/ä/ö correctly."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._files: dict[str, tuple[IO[str], Any]] = {}
+        self._marks = _Marks()
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        for entity in entities:
+            path = self.staging / f"{entity.name}.csv"
+            handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in _close
+            writer = csv.writer(handle)
+            writer.writerow([c.name for c in entity.columns])
+            self._files[entity.name] = (handle, writer)
+
+    def begin(self) -> None:
+        self._marks.take(handle for handle, _ in self._files.values())
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        _, writer = self._files[entity.name]
+        count = 0
+        for row in rows:
+            try:
+                writer.writerow(row)
+            except DATA_ERRORS as exc:
+                raise refused(entity, row, "csv", exc) from None
+            count += 1
+        return count
+
+    def end(self, *, keep: bool) -> None:
+        if not keep:
+            self._marks.rewind()
+
+    def _close(self) -> None:
+        files = list(self._files.values())
+        self._files.clear()
+        errors = []
+        for handle, _ in files:
+            try:
+                handle.close()
+            except OSError as exc:  # close them all, then say what failed
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def commit(self) -> None:
+        self._close()
+        self._finish()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._close()
+        self._discard()
+
+
+class JsonlSink(FileSink):
+    """One JSON object per line, each with its ``entity``; ``raw`` stays a nested object."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._handle = open(self.staging, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
+        self._marks = _Marks()
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        return None
+
+    def begin(self) -> None:
+        self._marks.take([self._handle])
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        names = ("entity", *(c.name for c in entity.columns))
+        json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
+        line = _json_line(names, json_at)
+        count = 0
+        for row in rows:
+            try:
+                self._handle.write(line((entity.name, *row)) + "\n")
+            except DATA_ERRORS as exc:
+                raise refused(entity, row, "jsonl", exc) from None
+            count += 1
+        return count
+
+    def end(self, *, keep: bool) -> None:
+        if not keep:
+            self._marks.rewind()
+
+    def commit(self) -> None:
+        self._handle.close()
+        self._finish()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        self._discard()
+
+
+class JsonSink(FileSink):
+    """``{"devices": [...], "users": [...]}``. Tenants arrive interleaved, so each entity is
+    gathered in its own staging file and the document is stitched together at commit,
+    streamed: never built in memory."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._parts: dict[str, tuple[Path, IO[str], list[int]]] = {}
+        self.staging.touch()  # an output that cannot be written is found now, not at the end
+        self._marks = _Marks()
+        self._counts: dict[str, int] = {}
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        for entity in entities:
+            path = self.staging.with_name(f"{self.staging.name}.{entity.name}")
+            self._parts[entity.name] = (path, open(path, "w", encoding="utf-8"), [0])  # noqa: SIM115
+
+    def begin(self) -> None:
+        self._marks.take(handle for _, handle, _ in self._parts.values())
+        self._counts = {name: written[0] for name, (_, _, written) in self._parts.items()}
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        _, handle, written = self._parts[entity.name]
+        names = tuple(c.name for c in entity.columns)
+        line = _json_line(names, {i for i, c in enumerate(entity.columns) if c.kind == "json"})
+        count = 0
+        for row in rows:
+            try:
+                handle.write(("\n  " if written[0] == 0 else ",\n  ") + line(row))
+            except DATA_ERRORS as exc:
+                raise refused(entity, row, "json", exc) from None
+            written[0] += 1
+            count += 1
+        return count
+
+    def end(self, *, keep: bool) -> None:
+        if not keep:
+            self._marks.rewind()
+            for name, (_, _, written) in self._parts.items():
+                written[0] = self._counts.get(name, 0)
+
+    def commit(self) -> None:
+        with open(self.staging, "w", encoding="utf-8") as out:
+            out.write("{")
+            for number, (name, (path, handle, written)) in enumerate(self._parts.items()):
+                handle.close()
+                out.write(("" if number == 0 else ",\n") + json.dumps(name) + ": [")
+                with open(path, encoding="utf-8") as part:
+                    shutil.copyfileobj(part, out)
+                out.write("\n]" if written[0] else "]")
+            out.write("}\n")
+        self._remove_parts()
+        self._finish()
+
+    def abort(self) -> None:
+        self._remove_parts()
+        self._discard()
+
+    def _remove_parts(self) -> None:
+        for path, handle, _ in self._parts.values():
+            with contextlib.suppress(OSError):
+                handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self._parts.clear()
