@@ -1,5 +1,5 @@
 """Shared machinery for the vendor simulators: one HTTP server, one fault switchboard, one
-seed-data generator. Each adapter's ``simulator.py`` supplies only the vendor's routes.
+seed-data generator. Each adapter's ``simulator/`` supplies only the vendor's routes.
 
 The simulators are part of the product (``mdmbridge simulate``, the demo, the benchmarks),
 not test fixtures, which is why they live in the installed package.
