@@ -126,24 +126,27 @@ class Transport:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> HTTPResult:
         """Send one request and return its decoded 2xx answer, or raise an ``MDMError``.
 
         ``path`` is appended to ``base_url``; an absolute URL (a vendor's next-page link) is
         accepted only on the tenant's own origin, so credentials never go anywhere else.
+        ``headers`` are this request's own (Graph's ``ConsistencyLevel``, a request id);
+        the authentication strategy's headers are added after them, and win.
         """
         method = method.upper()
         url = self._url(path)
         self._refuse_in_dry_run(method, url)
         data: bytes | None = None
-        headers: dict[str, str] = {}
+        own = dict(headers or {})
         if json_body is not None:
             data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-            headers["Content-Type"] = "application/json; charset=utf-8"
+            own["Content-Type"] = "application/json; charset=utf-8"
         elif form is not None:
             data = urllib.parse.urlencode(form).encode("ascii")
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return self._call(method, url, params, data, headers, self._reader.answer)
+            own["Content-Type"] = "application/x-www-form-urlencoded"
+        return self._call(method, url, params, data, own, self._reader.answer)
 
     def stream_array(
         self, path: str, *, params: Mapping[str, str | int] | None = None

@@ -82,6 +82,10 @@ def parse_retry_after(value: str | None) -> float | None:
     if text.isascii() and text.isdigit():
         seconds = float(int(text[:12]))  # 12 digits is ~30,000 years: plenty, and no bignum
         return seconds if math.isfinite(seconds) else None
+    whole, dot, fraction = text.partition(".")
+    if dot and whole.isascii() and whole.isdigit() and fraction.isascii() and fraction.isdigit():
+        # Not RFC 9110's delta-seconds, but Microsoft Graph sends "0.249": rounded up.
+        return float(math.ceil(float(f"{whole[:12]}.{fraction[:9]}")))
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -42,6 +42,11 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # an answer held in memory; whole-fleet array
 MAX_ERROR_BODY_BYTES = 1024 * 1024  # an error answer is read only for its message
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 STREAM_BYTES_PER_SECOND = 256 * 1024  # a whole-fleet body's deadline grows by 1 s per 256 KiB
+# JSON compresses 5-20 times; a body that inflates 200 times past its first 8 MiB is a
+# bomb (whitespace or repeats), refused before it costs memory, disk or time.
+MAX_INFLATION = 200
+INFLATION_CHECK_BYTES = 8 * 1024 * 1024
+MAX_SPOOL_BYTES = 8 * 1024 * 1024 * 1024  # a whole-fleet array on disk: ~10 M devices
 
 
 @dataclass
@@ -110,6 +115,7 @@ class AnswerReader:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
         guard = DepthGuard()
         first = True
+        written = earned = 0
         try:
             for chunk in self.chunks(response, context):
                 if first and chunk.startswith(UTF8_BOM):
@@ -117,7 +123,13 @@ class AnswerReader:
                 first = False
                 guard.feed(chunk)
                 spool.write(chunk)
-                deadline.extend(len(chunk) / STREAM_BYTES_PER_SECOND)
+                written += len(chunk)
+                if written > MAX_SPOOL_BYTES:
+                    raise BodyError(f"larger than {MAX_SPOOL_BYTES // 1024**3} GiB")
+                # Time is earned by bytes received, not decoded: a gzip bomb earns nothing.
+                wire = int(response.raw.tell())
+                deadline.extend((wire - earned) / STREAM_BYTES_PER_SECOND)
+                earned = wire
         except BodyError as exc:
             spool.close()
             message = f"GET {context['url']}: the body is not usable JSON ({exc})"
@@ -167,8 +179,24 @@ class AnswerReader:
     def chunks(self, response: requests.Response, context: dict[str, Any]) -> Iterator[bytes]:
         """The body's bytes as they arrive; every way reading can fail is a ``Failure``."""
         method, url = context["method"], context["url"]
+        decoded = 0
         try:
-            yield from response.raw.stream(CHUNK_BYTES, decode_content=True)
+            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):
+                decoded += len(chunk)
+                if decoded > INFLATION_CHECK_BYTES:
+                    wire = max(int(response.raw.tell()), 1)  # bytes as received, undecoded
+                    if decoded > MAX_INFLATION * wire:
+                        raise Failure(
+                            MalformedResponse(
+                                f"{method} {url}: the body inflates more than {MAX_INFLATION}"
+                                f" times when decoded ({wire} bytes received), refused as a "
+                                "decompression bomb",
+                                **context,
+                            ),
+                            sent=True,
+                            retryable=False,
+                        )
+                yield chunk
         except urllib3.exceptions.DecodeError:
             encoding = response.headers.get("Content-Encoding", "?")
             raise Failure(

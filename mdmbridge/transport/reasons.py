@@ -66,7 +66,7 @@ def describe(exc: Exception, redact: Callable[[str], str]) -> str:
     timeouts = (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError)
     if isinstance(exc, requests.exceptions.Timeout) or isinstance(root, timeouts):
         return "timed out"
-    return redact(excerpt(text, 160))
+    return excerpt(redact(text), 160)  # redacted first: a cut could split a secret
 
 
 _REASONS = (
