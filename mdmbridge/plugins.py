@@ -1,9 +1,18 @@
 """Finding adapters: pluggy, loaded lazily and once.
 
-Built-in adapters are registered by module name and third-party ones come from the
-``mdmbridge`` entry-point group, both through the same hook. Nothing is loaded at import
-time. ``MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD=1`` skips the entry-point scan (the built-ins
-still load), which keeps test runs hermetic, like ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
+The built-in adapters are the modules of :data:`BUILTIN_ADAPTERS`, registered by module
+name: that dict is the one list of them (they have no entry points). Third-party plugins
+come from the ``mdmbridge`` entry-point group. Both implement the same hooks. Nothing is
+loaded at import time. ``MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD=1`` skips the entry-point scan
+(the built-ins still load), which keeps test runs hermetic, like
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
+
+Loading takes two steps, each done once: the built-ins (cheap: three imports by name), then
+the entry-point scan (reads the metadata of every installed distribution).
+:func:`plugin_manager` and :func:`registered_adapters` take both. :func:`find_adapter`
+scans only for a vendor name that no built-in or run-time plugin registers. After each
+step, every plugin is checked against the hookspecs: a misspelt ``@hookimpl`` is a
+:class:`~mdmbridge.errors.ConfigError` naming the plugin and the hook.
 
 Plugins registered at run time (:func:`register_plugin`) exist only in the process that
 registered them. So that other processes (the export's worker processes) know them too,
@@ -15,8 +24,10 @@ registers them again in another process.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import importlib.machinery
+import importlib.metadata
 import os
 import pickle
 import sys
@@ -37,82 +48,186 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "mdmbridge"
 DISABLE_AUTOLOAD_ENV = "MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD"
-BUILTIN_ADAPTERS = {"duostation": "mdmbridge_duostation", "ezmdm": "mdmbridge_ezmdm"}
+# The built-in adapters, plugin name -> module: the one list of them.
+BUILTIN_ADAPTERS = {
+    "duostation": "mdmbridge_duostation",
+    "ezmdm": "mdmbridge_ezmdm",
+    "intune": "mdmbridge_intune",
+}
 
 _lock = threading.Lock()
+# The hookspecs, the built-ins and the run-time plugins; the entry points once _scanned.
 _manager: pluggy.PluginManager | None = None
-_adapters: Mapping[str, type[Adapter]] | None = None
+_scanned = False  # the entry points are in _manager (or were skipped: the autoload switch)
+_adapters: Mapping[str, type[Adapter]] | None = None  # collected from _manager
+_adapters_scanned = False  # whether _adapters includes the entry points' adapters
+# Where entry-point plugins came from, for messages: plugin name -> "acme-mdm 1.0".
+_origins: dict[str, str] = {}
 # Plugins registered at run time, in order: (the name pluggy holds it under, the plugin).
 _runtime: list[tuple[str, object]] = []
 # Recipes restore_plugins() could not carry out in this process: plugin name -> why.
 _restore_failures: dict[str, str] = {}
 
 
-def _new_manager() -> pluggy.PluginManager:
-    manager = pluggy.PluginManager("mdmbridge")
-    manager.add_hookspecs(hookspecs)
-    for name, module_name in BUILTIN_ADAPTERS.items():
-        manager.register(importlib.import_module(module_name), name=name)
-    if not os.environ.get(DISABLE_AUTOLOAD_ENV):
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)  # skips names already registered
-    return manager
+def _base() -> pluggy.PluginManager:
+    """The manager with the built-ins (and any run-time plugins); call with _lock held."""
+    global _manager
+    if _manager is None:
+        manager = pluggy.PluginManager("mdmbridge")
+        manager.add_hookspecs(hookspecs)
+        for name, module_name in BUILTIN_ADAPTERS.items():
+            _register(manager, importlib.import_module(module_name), name)
+        _manager = manager
+    return _manager
+
+
+def _scan(manager: pluggy.PluginManager) -> None:
+    """Register the ``mdmbridge`` entry points (those whose name is not taken yet); call
+    with _lock held."""
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        name = entry_point.name
+        if manager.get_plugin(name) is not None or manager.is_blocked(name):
+            continue
+        dist = entry_point.dist
+        origin = f"{dist.name} {dist.version}" if dist is not None else entry_point.value
+        try:
+            plugin = entry_point.load()
+        except Exception as exc:  # a broken third-party package: say which, in one line
+            raise ConfigError(
+                f"plugin {name!r} (entry point {entry_point.value!r} of {origin}) "
+                f"could not be loaded: {_reason(exc)}"
+            ) from None
+        _origins[name] = origin
+        _register(manager, plugin, name)
+
+
+def _register(manager: pluggy.PluginManager, plugin: object, name: str | None) -> str:
+    """Register ``plugin`` and check every hookimpl of it against the hookspecs. A plugin
+    that does not fit is unregistered again, and the error names it and the hook."""
+    try:
+        registered = manager.register(plugin, name=name)
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        culprit = exc.plugin if manager.is_registered(exc.plugin) else plugin
+        error = _misfit(manager, culprit, exc, name if culprit is plugin else None)
+        if manager.is_registered(plugin):
+            manager.unregister(plugin)
+        raise error from None
+    return registered or name or manager.get_canonical_name(plugin)
+
+
+def _misfit(
+    manager: pluggy.PluginManager,
+    plugin: object,
+    exc: pluggy.PluginValidationError,
+    name: str | None,
+) -> ConfigError:
+    name = manager.get_name(plugin) or name or manager.get_canonical_name(plugin)
+    origin = f", from {_origins[name]}" if name in _origins else ""
+    who = f"plugin {name!r} ({_label(plugin)}{origin})"
+    hooks = sorted(n for n in dir(hookspecs) if manager.parse_hookspec_opts(hookspecs, n))
+    unknown = sorted(c.name for c in manager.get_hookcallers(plugin) or () if not c.has_spec())
+    if not unknown:  # an argument the hookspec does not have, for one
+        return ConfigError(f"{who} does not fit mdmbridge's hooks: {' '.join(str(exc).split())}")
+    close = difflib.get_close_matches(unknown[0], hooks, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(
+        f"{who} implements {unknown[0]!r}, which is not an mdmbridge hook "
+        f"({hint}the hooks are {', '.join(hooks)})"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def plugin_manager() -> pluggy.PluginManager:
-    global _manager
+    """The plugin manager with every plugin: the built-ins, the run-time ones and, unless
+    ``MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD`` is set, the entry-point group's (scanned once).
+    A plugin that cannot be loaded or does not fit the hookspecs is a ``ConfigError``."""
+    global _scanned
     with _lock:
-        if _manager is None:
-            _manager = _new_manager()
-        return _manager
+        manager = _base()
+        if not _scanned:
+            if not os.environ.get(DISABLE_AUTOLOAD_ENV):
+                _scan(manager)
+            _scanned = True
+        return manager
+
+
+def _collect(manager: pluggy.PluginManager) -> Mapping[str, type[Adapter]]:
+    from mdmbridge.adapter import Adapter
+
+    found: dict[str, type[Adapter]] = {}
+
+    def register(adapter: type[Adapter]) -> None:
+        if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
+            raise ConfigError(f"plugin registered {adapter!r}, which is not an Adapter subclass")
+        name = getattr(adapter, "vendor", None)
+        if not name:
+            raise ConfigError(f"adapter {adapter.__name__} has no vendor name")
+        if name in found and found[name] is not adapter:
+            raise ConfigError(f"two adapters registered the vendor name {name!r}")
+        found[name] = adapter
+
+    manager.hook.register_adapters(register=register)
+    return MappingProxyType(dict(sorted(found.items())))
 
 
 def registered_adapters() -> Mapping[str, type[Adapter]]:
-    """Vendor name -> adapter class, collected once through the ``register_adapters`` hook."""
-    global _adapters
+    """Vendor name -> adapter class, collected once through the ``register_adapters`` hook
+    from every plugin (the entry points included)."""
+    global _adapters, _adapters_scanned
     manager = plugin_manager()
     with _lock:
-        if _adapters is not None:
-            return _adapters
-        from mdmbridge.adapter import Adapter
-
-        found: dict[str, type[Adapter]] = {}
-
-        def register(adapter: type[Adapter]) -> None:
-            if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
-                raise ConfigError(
-                    f"plugin registered {adapter!r}, which is not an Adapter subclass"
-                )
-            name = getattr(adapter, "vendor", None)
-            if not name:
-                raise ConfigError(f"adapter {adapter.__name__} has no vendor name")
-            if name in found and found[name] is not adapter:
-                raise ConfigError(f"two adapters registered the vendor name {name!r}")
-            found[name] = adapter
-
-        manager.hook.register_adapters(register=register)
-        _adapters = MappingProxyType(dict(sorted(found.items())))
+        if _adapters is None or not _adapters_scanned:
+            _adapters = _collect(manager)
+            _adapters_scanned = True
         return _adapters
+
+
+def find_adapter(vendor: str) -> type[Adapter] | None:
+    """The adapter class registered under ``vendor``, or ``None``.
+
+    A vendor that a built-in or run-time plugin registers is found without the entry-point
+    scan; any other name scans the entry points (once), as :func:`registered_adapters`
+    does. Before that scan, an entry point registering a built-in's vendor name again goes
+    unnoticed here (:func:`registered_adapters` reports it)."""
+    global _adapters, _adapters_scanned
+    with _lock:
+        if _adapters is None:
+            _adapters = _collect(_base())
+            _adapters_scanned = _scanned
+        found = _adapters.get(vendor)
+        if found is not None or _adapters_scanned:
+            return found
+    return registered_adapters().get(vendor)
 
 
 def register_plugin(plugin: object, *, name: str | None = None) -> None:
     """Register a plugin object or module at run time, as a third party's code may.
 
-    Worker processes learn of it through :func:`portable_plugins`: register a module (or an
-    object of a class defined at module level) for it to work there too."""
+    A plugin that does not fit the hookspecs (a misspelt hook) is a ``ConfigError`` and
+    stays unregistered. Worker processes learn of it through :func:`portable_plugins`:
+    register a module (or an object of a class defined at module level) for it to work
+    there too."""
     global _adapters
-    manager = plugin_manager()
     with _lock:
-        registered = manager.register(plugin, name=name)
-        _runtime.append((registered or name or manager.get_canonical_name(plugin), plugin))
+        registered = _register(_base(), plugin, name)
+        _runtime.append((registered, plugin))
         _adapters = None
 
 
 def reset() -> None:
     """Forget loaded plugins so the next use loads them again (tests, long-lived hosts)."""
-    global _manager, _adapters
+    global _manager, _adapters, _scanned, _adapters_scanned
     with _lock:
         _manager = None
+        _scanned = False
         _adapters = None
+        _adapters_scanned = False
+        _origins.clear()
         _runtime.clear()
         _restore_failures.clear()
 
@@ -140,8 +255,8 @@ class StrandedPlugin:
 def portable_plugins() -> tuple[list[PluginRecipe], list[StrandedPlugin]]:
     """The plugins registered at run time in this process: recipes for those another
     process can re-create, and the others with the vendors they register."""
-    manager = plugin_manager()
     with _lock:
+        manager = _base()
         runtime = list(_runtime)
     recipes: list[PluginRecipe] = []
     stranded: list[StrandedPlugin] = []
@@ -223,8 +338,8 @@ def restore_plugins(recipes: Sequence[PluginRecipe]) -> None:
     process has already, such as in the process that made the recipes). A recipe that
     fails is remembered, for :func:`restore_failures`, not raised."""
     global _adapters
-    manager = plugin_manager()
     with _lock:
+        manager = _base()
         wanted = [
             r
             for r in recipes
@@ -238,7 +353,7 @@ def restore_plugins(recipes: Sequence[PluginRecipe]) -> None:
                 plugin = pickle.loads(recipe.payload or b"")
             with _lock:
                 if manager.get_plugin(recipe.name) is None:
-                    manager.register(plugin, name=recipe.name)
+                    _register(manager, plugin, recipe.name)
                     _runtime.append((recipe.name, plugin))
                     _adapters = None
         except Exception as exc:

@@ -144,3 +144,138 @@ def test_unknown_vendor_lists_installed() -> None:
         match=r"unknown vendor 'jamf' \(installed adapters: duostation, ezmdm",
     ):
         mdmbridge.connect("jamf", tenant="x")
+
+
+# ------------------------------------------------------- hookspecs are checked on loading
+
+
+class _Misspelt:
+    """A plugin whose hookimpl name is one letter short of the hook."""
+
+    @mdmbridge.hookimpl
+    def register_adapter(self, register):  # type: ignore[no-untyped-def]
+        raise AssertionError("never called")
+
+
+class _WrongArgument:
+    @mdmbridge.hookimpl
+    def register_adapters(self, registr):  # type: ignore[no-untyped-def]
+        raise AssertionError("never called")
+
+
+def test_misspelt_hookimpl_is_a_config_error_naming_plugin_and_hook() -> None:
+    try:
+        with pytest.raises(mdmbridge.ConfigError) as caught:
+            plugins.register_plugin(_Misspelt(), name="typo")
+        message = str(caught.value)
+        assert "plugin 'typo'" in message and "_Misspelt" in message
+        assert "'register_adapter'" in message and "did you mean 'register_adapters'" in message
+        assert "\n" not in message
+        # it stays out: the manager passes its own check, and the adapters still load
+        assert plugins.plugin_manager().get_plugin("typo") is None
+        plugins.plugin_manager().check_pending()
+        assert {"duostation", "ezmdm"} <= set(plugins.registered_adapters())
+        assert plugins.portable_plugins() == ([], [])
+    finally:
+        plugins.reset()
+
+
+def test_hookimpl_with_an_argument_the_hook_lacks_is_a_config_error() -> None:
+    try:
+        with pytest.raises(mdmbridge.ConfigError, match=r"plugin 'wrong'.*registr") as caught:
+            plugins.register_plugin(_WrongArgument(), name="wrong")
+        assert "\n" not in str(caught.value)
+        assert plugins.plugin_manager().get_plugin("wrong") is None
+    finally:
+        plugins.reset()
+
+
+def test_misspelt_hookimpl_of_an_entry_point_fails_every_time(
+    outside_package: Path,
+) -> None:
+    (outside_package / "acme_mdm" / "__init__.py").write_text(
+        "import mdmbridge\n\n@mdmbridge.hookimpl\ndef register_adapterz(register):\n    pass\n",
+        encoding="utf-8",
+    )
+    for _ in range(2):  # not only the first time: the broken plugin is not half-loaded
+        with pytest.raises(mdmbridge.ConfigError) as caught:
+            mdmbridge.adapters()
+        assert str(caught.value) == (
+            "plugin 'acme' (module acme_mdm, from acme-mdm 1.0) implements 'register_adapterz', "
+            "which is not an mdmbridge hook (did you mean 'register_adapters'? the hooks are "
+            "register_adapters, register_commands, register_simulator_options)"
+        )
+
+
+def test_entry_point_that_cannot_be_imported_is_named(outside_package: Path) -> None:
+    (outside_package / "acme_mdm" / "__init__.py").write_text(
+        "import no_such_dependency_xyz\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        mdmbridge.ConfigError,
+        match=r"plugin 'acme' \(entry point 'acme_mdm' of acme-mdm 1.0\) could not be loaded: "
+        r"ModuleNotFoundError: No module named 'no_such_dependency_xyz'",
+    ):
+        mdmbridge.adapters()
+
+
+# ------------------------------------------------------------- the one built-in list
+
+
+def test_builtins_are_not_listed_again_as_entry_points() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads(
+        (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    ours = pyproject["project"].get("entry-points", {}).get(plugins.ENTRY_POINT_GROUP, {})
+    assert not set(ours) & set(plugins.BUILTIN_ADAPTERS)
+    assert not set(ours.values()) & set(plugins.BUILTIN_ADAPTERS.values())
+
+
+@pytest.fixture
+def scans(outside_package: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the entry-point scans (the outside package 'acme' is installed)."""
+    import importlib.metadata
+
+    made: list[str] = []
+    real = importlib.metadata.entry_points
+
+    def counting(**kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs.get("group", ""))
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    return made
+
+
+def test_builtin_vendor_is_found_without_an_entry_point_scan(scans: list[str]) -> None:
+    from mdmbridge_duostation.adapter import DuoStationAdapter
+
+    assert plugins.find_adapter("duostation") is DuoStationAdapter
+    assert plugins.find_adapter("ezmdm") is not None
+    assert scans == []
+    assert plugins.find_adapter("acme") is mdmbridge.adapters()["acme"].adapter_class
+    assert scans == ["mdmbridge"]  # an unknown name: one scan, then never again
+    assert plugins.find_adapter("jamf") is None
+    assert {"acme", "duostation", "ezmdm"} <= set(plugins.registered_adapters())
+    assert scans == ["mdmbridge"]
+
+
+def test_run_time_vendor_is_found_without_an_entry_point_scan(scans: list[str]) -> None:
+    from tests import plugin_adapters
+
+    plugins.register_plugin(plugin_adapters, name="reliability")
+    assert plugins.find_adapter(plugin_adapters.VENDOR) is plugin_adapters.ReliabilityAdapter
+    assert scans == []
+
+
+def test_autoload_switch_means_no_scan_at_all(
+    scans: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(plugins.DISABLE_AUTOLOAD_ENV, "1")
+    plugins.reset()
+    assert plugins.find_adapter("acme") is None
+    assert "acme" not in plugins.registered_adapters()
+    plugins.plugin_manager()
+    assert scans == []
