@@ -5,6 +5,10 @@
     for device in mdm.devices.list():
         ...
 
+    for tenant in mdmbridge.tenants().select("@eu"):   # the CLI's tenants file
+        with tenant.connect() as client:
+            ...
+
 Importing this package loads no plugin and opens no connection; adapters are found on
 first use (see :mod:`mdmbridge.plugins`).
 """
@@ -12,10 +16,12 @@ first use (see :mod:`mdmbridge.plugins`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mdmbridge.adapter import Adapter, AdapterSettings
 from mdmbridge.capabilities import Capability
 from mdmbridge.client import UNSET, Client, connect
+from mdmbridge.config import Tenant, Tenants, configured_tenants, select_tenants
 from mdmbridge.errors import (
     AuthError,
     ConfigError,
@@ -62,6 +68,15 @@ class AdapterInfo:
     adapter_class: type[Adapter]
 
 
+def tenants(config: str | Path | None = None) -> Tenants:
+    """The configured tenants by name: the file the command line reads (``config``, else
+    ``$MDMBRIDGE_CONFIG``, else the user's config directory), checked whole, secrets not yet
+    resolved. ``tenants()["acme-duo"].connect()``; ``tenants().select("@eu", "acme-*")``.
+    A missing or malformed file is a ``ConfigError``; a tenant whose secret cannot be
+    resolved raises its own ``ConfigError`` when it connects."""
+    return configured_tenants(config)
+
+
 def adapters() -> dict[str, AdapterInfo]:
     """Installed adapters by vendor name, with what each can do."""
     return {
@@ -100,6 +115,8 @@ __all__ = [
     "Tag",
     "TagLink",
     "TagTarget",
+    "Tenant",
+    "Tenants",
     "TransportError",
     "UnsupportedOperation",
     "User",
@@ -108,4 +125,6 @@ __all__ = [
     "adapters",
     "connect",
     "hookimpl",
+    "select_tenants",
+    "tenants",
 ]

@@ -5,20 +5,25 @@ the capability, the filters the adapter applies, the fields and what the adapter
 Then exactly one adapter call, with checked values. The keywords are typed with
 ``Unpack[...]`` of the registry's ``TypedDict``s (:mod:`mdmbridge.filters`,
 :mod:`mdmbridge.writes`), so a caller's mypy checks them.
+
+A list filter the adapter does not apply on the server (not in its ``list_filters``) is
+applied by the client as the records stream past (:mod:`mdmbridge.local_filters`), so every
+filter works on every adapter.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
 from typing_extensions import Unpack
 
+from mdmbridge import local_filters
 from mdmbridge.capabilities import COMMAND_CAPABILITY, Capability
 from mdmbridge.entities import ENTITIES, Entity, Operation
-from mdmbridge.errors import UnsupportedOperation, ValidationError
+from mdmbridge.errors import ValidationError
 from mdmbridge.fields import UNSET, Id, Mode, normalise_id
 from mdmbridge.filters import (
     AppFilters,
@@ -62,6 +67,8 @@ from mdmbridge.writes import (
 if TYPE_CHECKING:
     from mdmbridge.client import Client
 
+_R = TypeVar("_R")
+
 
 class Namespace:
     """One entity's calls, checked as its registry declaration says."""
@@ -83,26 +90,41 @@ class Namespace:
     def _id(self, value: Any, what: str = "") -> str:
         return normalise_id(value, what or f"{self.entity.singular} id")
 
-    def _filters(self, given: Mapping[str, Any], call: str) -> dict[str, Any]:
+    def _filters(
+        self, given: Mapping[str, Any], call: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Checked filter values: (those the adapter applies on the server, the rest)."""
         self._require("list")
         known = {ff.name: ff for ff in self.entity.filter_fields}
         for name in given:
             if name not in known:
                 raise TypeError(f"{call}() got an unexpected keyword argument {name!r}")
-        filters = {name: value for name, value in given.items() if value is not None}
-        supported = self._adapter.list_filters.get(self.entity.name, frozenset())
-        unsupported = sorted(set(filters) - supported)
-        if unsupported:
-            raise UnsupportedOperation(
-                f"{self._adapter.vendor} cannot filter {self.entity.name} by "
-                f"{', '.join(unsupported)}",
-                vendor=self._adapter.vendor,
-                tenant=self._adapter.tenant,
+        checked = {
+            name: (
+                normalise_id(value, name)
+                if known[name].is_id
+                else local_filters.checked_value(self.entity, name, value)
             )
-        return {
-            name: normalise_id(value, name) if known[name].is_id else value
-            for name, value in filters.items()
+            for name, value in given.items()
+            if value is not None
         }
+        supported = self._adapter.list_filters.get(self.entity.name, frozenset())
+        server = {name: value for name, value in checked.items() if name in supported}
+        local = {name: value for name, value in checked.items() if name not in supported}
+        return server, local
+
+    def _listing(
+        self,
+        given: Mapping[str, Any],
+        call: str,
+        fetch: Callable[[dict[str, Any]], Iterator[_R]],
+    ) -> Iterator[_R]:
+        """The adapter's listing with the filters it applies; the others applied here."""
+        server, local = self._filters(given, call)
+        records = fetch(server)
+        if not local:
+            return records
+        return local_filters.apply(self._client, self.entity, records, local)
 
     def _values(self, mode: Mode, given: Mapping[str, Any], call: str) -> dict[str, Any]:
         """Checked values for one create or update, or the reason it is refused locally."""
@@ -129,7 +151,7 @@ class Groups(Namespace):
 
     def list(self, **filters: Unpack[GroupFilters]) -> Iterator[Group]:
         """Lazy iterator of groups; ``path`` uses "/" or "\\" between names."""
-        return self._adapter.list_groups(self._filters(filters, "groups.list"))
+        return self._listing(filters, "groups.list", self._adapter.list_groups)
 
     def get(self, group_id: Id) -> Group:
         self._require("get")
@@ -153,7 +175,7 @@ class Users(Namespace):
 
     def list(self, **filters: Unpack[UserFilters]) -> Iterator[User]:
         """Lazy iterator of users; filters combine (all must match)."""
-        return self._adapter.list_users(self._filters(filters, "users.list"))
+        return self._listing(filters, "users.list", self._adapter.list_users)
 
     def get(self, user_id: Id) -> User:
         self._require("get")
@@ -177,7 +199,7 @@ class Devices(Namespace):
 
     def list(self, **filters: Unpack[DeviceFilters]) -> Iterator[Device]:
         """Lazy iterator of devices; filters combine (all must match)."""
-        return self._adapter.list_devices(self._filters(filters, "devices.list"))
+        return self._listing(filters, "devices.list", self._adapter.list_devices)
 
     def get(self, device_id: Id) -> Device:
         self._require("get")
@@ -243,7 +265,7 @@ class Tags(Namespace):
     entity = ENTITIES["tags"]
 
     def list(self, **filters: Unpack[TagFilters]) -> Iterator[Tag]:
-        return self._adapter.list_tags(self._filters(filters, "tags.list"))
+        return self._listing(filters, "tags.list", self._adapter.list_tags)
 
     def get(self, tag_id: Id) -> Tag:
         self._require("get")
@@ -289,7 +311,9 @@ class _TagLinks(Namespace):
         self._adapter.unlink_tag(self._target, normalise_id(link_id, "link id"))
 
     def _list(self, filters: Mapping[str, Any], call: str) -> Iterator[TagLink]:
-        return self._adapter.list_tag_links(self._target, self._filters(filters, call))
+        return self._listing(
+            filters, call, lambda server: self._adapter.list_tag_links(self._target, server)
+        )
 
 
 class DeviceTags(_TagLinks):
@@ -327,7 +351,7 @@ class Apps(Namespace):
     entity = ENTITIES["apps"]
 
     def list(self, **filters: Unpack[AppFilters]) -> Iterator[App]:
-        return self._adapter.list_apps(self._filters(filters, "apps.list"))
+        return self._listing(filters, "apps.list", self._adapter.list_apps)
 
     def get(self, app_id: Id) -> App:
         self._require("get")

@@ -109,8 +109,8 @@ def test_plain_secrets_are_accepted_and_still_hidden(tmp_path: Path) -> None:
 
 
 def test_unknown_vendor(tmp_path: Path) -> None:
-    message = config_error(write(tmp_path, '[tenants.acme]\nvendor = "intune"\n'))
-    assert "'acme'" in message and "vendor" in message and "intune" in message
+    message = config_error(write(tmp_path, '[tenants.acme]\nvendor = "jamf"\n'))
+    assert "'acme'" in message and "vendor" in message and "jamf" in message
     assert "duostation" in message and "ezmdm" in message  # says what is installed
 
 
@@ -145,16 +145,40 @@ def test_badly_shaped_secret_is_not_echoed(tmp_path: Path) -> None:
     assert bad_key not in message
 
 
-def test_unset_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def secret_error(tenant: Tenant, path: Path) -> str:
+    """A secret reference resolved lazily: ``tenant.settings`` (and ``connect()``) raise one
+    ConfigError naming the file and the tenant; return its message after the checks."""
+    with raises(ConfigError) as info:
+        tenant.settings  # noqa: B018 - resolving is the point
+    with raises(ConfigError):
+        tenant.connect()
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message, message
+    assert info.value.tenant == tenant.name and info.value.vendor == tenant.vendor
+    for secret in (DUO_PASSWORD, EZ_KEY):
+        assert secret not in message and secret not in repr(info.value)
+    return message
+
+
+def test_unset_env_var_fails_that_tenant_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ACME_EZ_KEY")
-    message = config_error(write(tmp_path, GOOD.format(user=DUO_USER)))
+    path = write(tmp_path, GOOD.format(user=DUO_USER))
+    tenants = load_tenants(path)  # the file is fine: nothing is resolved yet
+    assert tenants["acme-duo"].settings.password.get_secret_value() == DUO_PASSWORD
+    message = secret_error(tenants["acme-ez"], path)
     assert "'acme-ez'" in message and "api_key" in message and "ACME_EZ_KEY" in message
     assert "not set" in message
+    assert tenants["acme-ez"].describe()["api_key"] == "(secret)"  # shown without resolving
+    monkeypatch.setenv("ACME_EZ_KEY", EZ_KEY)  # a failure is not remembered: set it, it works
+    assert tenants["acme-ez"].settings.api_key.get_secret_value() == EZ_KEY
 
 
 def test_empty_env_var_counts_as_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACME_DUO_PASSWORD", "")
-    message = config_error(write(tmp_path, GOOD.format(user=DUO_USER)))
+    path = write(tmp_path, GOOD.format(user=DUO_USER))
+    message = secret_error(load_tenants(path)["acme-duo"], path)
     assert "'acme-duo'" in message and "password" in message and "ACME_DUO_PASSWORD" in message
 
 
@@ -170,7 +194,7 @@ def test_keyring_reference_without_keyring_or_entry(
     try:
         import keyring  # noqa: F401
     except ImportError:
-        message = config_error(path)
+        message = secret_error(load_tenants(path)["acme-duo"], path)
         assert "'acme-duo'" in message and "password" in message
         assert "keyring package" in message
 
@@ -184,14 +208,25 @@ def test_keyring_reference_without_keyring_or_entry(
 
     fake.get_password = get_password  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "keyring", fake)
-    message = config_error(path)
-    assert asked == [("mdmbridge", "acme-duo")]
+    tenant = load_tenants(path)["acme-duo"]
+    tenant.describe()
+    assert asked == []  # loading and describing ask the keyring nothing
+    message = secret_error(tenant, path)
+    assert asked[0] == ("mdmbridge", "acme-duo")
     assert "'acme-duo'" in message and "password" in message and "no keyring entry" in message
 
-    # ... and one that has it.
-    fake.get_password = lambda service, name: DUO_PASSWORD  # type: ignore[attr-defined]
+    # ... and one that has it: asked once, however often the settings are used.
+    asked.clear()
+
+    def found(service: str, name: str) -> str:
+        asked.append((service, name))
+        return DUO_PASSWORD
+
+    fake.get_password = found  # type: ignore[attr-defined]
     tenant = load_tenants(path)["acme-duo"]
     assert tenant.settings.password.get_secret_value() == DUO_PASSWORD
+    assert tenant.settings.password.get_secret_value() == DUO_PASSWORD
+    assert asked == [("mdmbridge", "acme-duo")]
 
 
 def test_keyring_reference_needs_service_and_name(tmp_path: Path) -> None:

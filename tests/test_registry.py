@@ -23,7 +23,7 @@ from mdmbridge.fields import UNSET, Write
 from mdmbridge.generate import schema_markdown, type_names, writes_module
 from mdmbridge.migrate import kinds
 from mdmbridge.migrate.model import Kind
-from mdmbridge.models import Group, TagTarget
+from mdmbridge.models import Group, TagTarget, User
 from mdmbridge.plugins import registered_adapters
 
 SINGULARS = {e.singular for e in ENTITIES.values()}
@@ -221,10 +221,25 @@ def test_unknown_keywords_are_a_type_error(recorded: tuple[mdmbridge.Client, _Re
     assert adapter.calls == []
 
 
-def test_unsupported_filters_are_refused(recorded: tuple[mdmbridge.Client, _Recorder]) -> None:
-    mdm, _ = recorded
-    with pytest.raises(mdmbridge.UnsupportedOperation, match="cannot filter users by phone"):
-        mdm.users.list(phone="1")
+def test_filters_the_adapter_lacks_are_applied_by_the_client(
+    recorded: tuple[mdmbridge.Client, _Recorder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mdm, adapter = recorded
+    users = [
+        User(tenant="t", vendor="recorder", id=str(n), name=f"u{n}", phone=phone, email="a@b.se")
+        for n, phone in enumerate(["+46 1", " +46 1 ", "+46 2", None])
+    ]
+
+    def list_users(filters: Values) -> Iterator[User]:
+        adapter.calls.append(("list_users", dict(filters)))
+        return iter(users)
+
+    monkeypatch.setattr(adapter, "list_users", list_users)
+    listing = mdm.users.list(phone="+46 1", email="a@b.se")
+    assert adapter.calls == [("list_users", {"email": "a@b.se"})]  # only what it applies
+    assert [u.id for u in listing] == ["0", "1"]  # phone: the whole value, spaces aside
+    with pytest.raises(mdmbridge.ValidationError, match="phone is empty"):
+        mdm.users.list(phone="  ")
 
 
 # --------------------------------------------------------------------------- one line

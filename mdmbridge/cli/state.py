@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mdmbridge.config import Tenant, find_config, load_tenants, select
+from mdmbridge.config import Tenant, find_config, load_tenants, select, select_tenants
 
 
 @dataclass
@@ -24,11 +24,13 @@ class State:
             self._tenants = load_tenants(find_config(self.config))
         return self._tenants
 
-    def select(self, names: tuple[str, ...] | list[str] | None) -> list[Tenant]:
-        return select(self.tenants(), list(names) if names else None)
+    def select(self, patterns: tuple[str, ...] | list[str] | None) -> list[Tenant]:
+        """``-t``: names, ``@label``s and globs (``config.select_tenants``); all when none."""
+        return select_tenants(self.tenants(), patterns)
 
     def tenant(self, name: str) -> Tenant:
-        return self.select([name])[0]
+        """The one tenant of a single-tenant command: an exact name."""
+        return select(self.tenants(), [name])[0]
 
     @property
     def interactive(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from mdmbridge.config import Tenant
 from mdmbridge.export.runner import ExportReport, Progress, TenantExport, run_export
 from mdmbridge.export.schema import DEFAULT_ENTITIES, ENTITIES, EntitySpec, parse_entities
 from mdmbridge.export.sinks import FORMATS, open_sink
+from mdmbridge.where import Where, parse_where_for
 
 
 def export(
@@ -22,11 +23,22 @@ def export(
     processes: int = 0,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    where: Sequence[str] | Mapping[str, Where] | None = None,
 ) -> ExportReport:
-    """Export ``entities`` (default: devices, users, groups) of every tenant into ``output``."""
+    """Export ``entities`` (default: devices, users, groups) of every tenant into ``output``.
+
+    ``where``: ``--where`` expressions (:mod:`mdmbridge.where`; an unprefixed one applies to
+    every entity exported, ``devices.os_version<17`` to devices only), or parsed ones by
+    entity; only the records they hold for are exported. Checked before anything is
+    written or read (a ``WhereError``)."""
     specs = parse_entities(
         entities if isinstance(entities, str) or entities is None else ",".join(entities)
     )
+    chosen: Mapping[str, Where] | None
+    if where is None or isinstance(where, Mapping):
+        chosen = where
+    else:
+        chosen = parse_where_for([where] if isinstance(where, str) else list(where), specs)
     sink = open_sink(format, output)
     return run_export(
         tenants,
@@ -37,6 +49,7 @@ def export(
         processes=processes,
         executor=executor,
         progress=progress,
+        where=chosen,
     )
 
 

@@ -25,7 +25,7 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from mdmbridge.errors import ConfigError, MalformedResponse, MDMError
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks import Sink
 from mdmbridge.fleet import TenantOutcome, run_for_each
+from mdmbridge.where import Where
 
 # (tenant, entity, rows so far); called from worker threads.
 Progress = Callable[[str, str, int], None]
@@ -88,6 +89,7 @@ class _CollectJob:
     index: dict[str, int]
     progress: Progress | None = None
     plugins: tuple[plugins.PluginRecipe, ...] = ()  # run-time plugins, for other processes
+    where: Mapping[str, Where] | None = None  # entity -> the rows to keep (--where)
 
     def __call__(self, tenant: Tenant) -> _Collected:
         if self.plugins:  # in another process: register them there first (once)
@@ -101,7 +103,8 @@ class _CollectJob:
                     tenant=tenant.name,
                 )
         specs = [ENTITIES[name] for name in self.entities]
-        return _collect(tenant, specs, self.parts / str(self.index[tenant.name]), self.progress)
+        folder = self.parts / str(self.index[tenant.name])
+        return _collect(tenant, specs, folder, self.progress, self.where)
 
 
 def run_export(
@@ -114,9 +117,12 @@ def run_export(
     processes: int = 0,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    where: Mapping[str, Where] | None = None,
 ) -> ExportReport:
     """``processes > 0`` collects tenants in that many worker processes: the work is CPU-bound
-    (parsing, validating, converting), and threads share one core under the GIL."""
+    (parsing, validating, converting), and threads share one core under the GIL.
+    ``where`` (entity name -> :class:`~mdmbridge.where.Where`) keeps only the records it
+    holds for; an entity it does not name is exported whole."""
     started = time.monotonic()
     in_process = (executor is None and processes <= 0) or isinstance(executor, ThreadPoolExecutor)
     try:
@@ -133,7 +139,9 @@ def run_export(
             context = multiprocessing.get_context("spawn")
             executor = pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
         names = tuple(spec.name for spec in entities)
-        job = _CollectJob(names, parts, index, progress if in_process else None, recipes)
+        job = _CollectJob(
+            names, parts, index, progress if in_process else None, recipes, where or None
+        )
         outcomes: dict[str, TenantOutcome[_Collected]] = {}
         written = {spec.name: 0 for spec in entities}
         assembled = 0  # tenants (in the given order) already in the sink, or failed
@@ -263,7 +271,11 @@ def _report(tenant: Tenant, outcome: TenantOutcome[_Collected]) -> TenantExport:
 
 
 def _collect(
-    tenant: Tenant, entities: Sequence[EntitySpec], folder: Path, progress: Progress | None
+    tenant: Tenant,
+    entities: Sequence[EntitySpec],
+    folder: Path,
+    progress: Progress | None,
+    where: Mapping[str, Where] | None = None,
 ) -> _Collected:
     folder.mkdir(parents=True)
     counts: dict[str, int] = {}
@@ -274,10 +286,15 @@ def _collect(
                 skipped[spec.name] = f"{client.vendor} has no {spec.name}"
                 continue
             make_row = row_maker(spec.columns)
+            keep = None if where is None else where.get(spec.name)
+            if keep is not None and keep.matches_all:
+                keep = None
             count = 0
             with open(folder / f"{spec.name}.parts", "wb") as part:
                 batch: list[Row] = []
                 for record in spec.fetch(client):
+                    if keep is not None and not keep(record):
+                        continue
                     batch.append(make_row(record))
                     if len(batch) >= PART_BATCH:
                         # Pickled batches: parts are our own temporary files, read back by
