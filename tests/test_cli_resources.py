@@ -264,7 +264,7 @@ def test_duo_send_commands(cli: Env) -> None:
     message = cli(
         "devices", "send", "duo", device, "message", "Hej då & välkommen", "--format", "json"
     )
-    assert message.one()["command"] == "send_message"
+    assert message.one()["command"] == "message"  # the name users type, not send_message
     app = cli("devices", "send", "duo", device, "install-app", "1", "--no-vpp", "--format", "jsonl")
     assert json.loads(app.out)["device_id"] == device
     assert [c[1] for c in cli.duo_app.commands] == ["lockdevice", "sendmessage", "installapp"]
@@ -295,7 +295,10 @@ def test_wipe_asks_and_no_sends_nothing(cli: Env) -> None:
     declined = cli("devices", "send", "duo", device, "wipe", input="n\n", tty=True)
     assert declined.code != 0 and cli.duo_app.commands == []
     assert f"Wipe device {device} in tenant duo (duostation)?" in declined.err
-    accepted = cli("devices", "send", "duo", device, "wipe", input="y\n", tty=True)
+    serial = cli("devices", "get", "duo", device, "--format", "json").one()["serial_number"]
+    wrong = cli("devices", "send", "duo", device, "wipe", input="y\n", tty=True)
+    assert wrong.code != 0 and cli.duo_app.commands == []  # a wipe is confirmed by its serial
+    accepted = cli("devices", "send", "duo", device, "wipe", input=f"{serial}\n", tty=True)
     assert accepted.code == 0, accepted.err
     assert [(d, c) for d, c, _ in cli.duo_app.commands] == [(device, "wipedevice")]
 
@@ -443,7 +446,6 @@ def test_ez_devices(cli: Env) -> None:
         ["groups", "delete", "ez", "abc"],  # refused before asking
         ["users", "delete", "ez", "abc"],
         ["groups", "create", "ez", "--name", "x", "--parent-id", "p"],
-        ["groups", "list", "ez", "--number", "1"],
         ["devices", "send", "ez", "abc", "wipe", "--yes"],
         ["devices", "send", "ez", "abc", "wipe"],
         ["devices", "send", "ez", "abc", "lock"],
@@ -456,3 +458,17 @@ def test_unsupported_is_refused_locally(cli: Env, args: list[str]) -> None:
     message = one_line_error(result, 1)
     assert "does not support" in message or "cannot filter" in message
     assert cli.ez.count() == 0 and cli.duo.count() == 0
+
+
+def test_filters_ezmdm_lacks_are_applied_by_the_client(cli: Env) -> None:
+    """Once refused ("ezmdm cannot filter ..."): now listed and filtered locally, exactly."""
+    devices = cli("devices", "list", "ez", "--format", "json").json()
+    wanted = devices[2]["serial_number"]
+    found = cli("devices", "list", "ez", "--serial-number", wanted.lower(), "--format", "json")
+    assert found.code == 0, found.err
+    assert found.json() == [d for d in devices if d["serial_number"] == wanted]
+    groups = cli("groups", "list", "ez", "--format", "json").json()
+    numbered = cli("groups", "list", "ez", "--number", "1", "--format", "json")
+    assert numbered.code == 0 and numbered.json() == [g for g in groups if g["number"] == "1"]
+    by_path = cli("groups", "list", "ez", "--path", groups[0]["name"], "--format", "json")
+    assert by_path.json() == [groups[0]]

@@ -1,7 +1,7 @@
 """``list``, ``get``, ``create``/``upsert``, ``update`` and ``delete`` of one entity, built
 from its registry declaration: one option per filter or writable field, named after the
 client's keyword, with the help the model declares. A field added to a model shows up
-here with no CLI change.
+here with no CLI change. Every write is audited (:mod:`mdmbridge.audit`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from mdmbridge import audit
 from mdmbridge.cli.common import (
     RAW,
     TENANT,
@@ -28,8 +29,10 @@ from mdmbridge.cli.common import (
 from mdmbridge.cli.exits import EXIT_OK
 from mdmbridge.cli.output import format_option
 from mdmbridge.cli.state import State
+from mdmbridge.client import Client
 from mdmbridge.entities import Entity
 from mdmbridge.fields import FilterField, WriteField, is_enum
+from mdmbridge.models import Record
 
 
 def record_commands(entity: Entity) -> list[click.Command]:
@@ -113,7 +116,10 @@ def create_command(entity: Entity) -> click.Command:
     def run(state: State, tenant: str, fmt: str, raw: bool, **values: Any) -> int:
         given = {k: v for k, v in values.items() if v is not None}
         with state.tenant(tenant).connect() as client:
-            record = getattr(namespace(client, entity), verb)(**given)
+            action = f"{entity.singular}.{verb}"
+            with audited(client, entity, action, None, given) as pending:
+                record = getattr(namespace(client, entity), verb)(**given)
+                pending.target = audit_target(entity, record)
         show_record(state, record, fmt, raw=raw)
         return EXIT_OK
 
@@ -156,7 +162,10 @@ def update_command(entity: Entity) -> click.Command:
                 )
             changes[field_name] = None
         with state.tenant(tenant).connect() as client:
-            record = namespace(client, entity).update(record_id, **changes)
+            action = f"{entity.singular}.update"
+            with audited(client, entity, action, record_id, changes) as pending:
+                record = namespace(client, entity).update(record_id, **changes)
+                pending.target = audit_target(entity, record)
         show_record(state, record, fmt, raw=raw)
         return EXIT_OK
 
@@ -188,7 +197,8 @@ def delete_command(entity: Entity) -> click.Command:
             client.require(entity.delete, entity.what("delete"))  # refuse before asking
             here = f"{entity.singular} {record_id} in tenant {where(target)}"
             confirm(f"delete {here}", yes=yes)
-            namespace(client, entity).delete(record_id)
+            with audited(client, entity, f"{entity.singular}.delete", record_id):
+                namespace(client, entity).delete(record_id)
         click.echo(f"deleted {here}")
         return EXIT_OK
 
@@ -200,3 +210,26 @@ def delete_command(entity: Entity) -> click.Command:
         click.argument("record_id", metavar="ID"),
         YES,
     )
+
+
+def audited(
+    client: Client,
+    entity: Entity,
+    action: str,
+    record_id: str | None,
+    params: dict[str, Any] | None = None,
+) -> audit.Pending:
+    """The audit line of one write through the CLI (opened before it is sent)."""
+    return audit.audited(
+        audit.resolve(None),
+        tenant=client.tenant,
+        vendor=client.vendor,
+        action=action,
+        target=audit.AuditTarget(entity.singular, record_id),
+        params=params,
+    )
+
+
+def audit_target(entity: Entity, record: Record) -> audit.AuditTarget:
+    name = getattr(record, "name", None)
+    return audit.AuditTarget(entity.singular, record.id, name if isinstance(name, str) else None)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mdmbridge import audit
 from mdmbridge.cli.common import RAW, TENANT, command, namespace, show_record, show_records
 from mdmbridge.cli.common import title as _title
 from mdmbridge.cli.common import where as _where
@@ -44,16 +45,22 @@ def tag_link_commands() -> list[click.Command]:
             flags = ", ".join(f"--{t}-id" for t in TARGETS)
             raise click.UsageError(f"give exactly one of {flags}")
         ((keyword, target_id),) = given.items()
+        target = keyword.removesuffix("_id")
         with state.tenant(tenant).connect() as client:
-            links = namespace(client, TARGETS[keyword.removesuffix("_id")])
-            record = links.link(**{keyword: target_id, "tag_id": tag_id})
+            links = namespace(client, TARGETS[target])
+            what = audit.AuditTarget(target, target_id)
+            with _audited(client, f"tag.link-{target}", what, {"tag_id": tag_id}) as pending:
+                record = links.link(**{keyword: target_id, "tag_id": tag_id})
+                pending.params = {"tag_id": tag_id, "link_id": record.id}
         show_record(state, record, fmt, raw=raw)
         return EXIT_OK
 
     def unlink(state: State, tenant: str, target: str, link_id: str) -> int:
         where = state.tenant(tenant)
         with where.connect() as client:
-            namespace(client, TARGETS[target]).unlink(link_id)
+            what = audit.AuditTarget(f"{target}_tag_link", link_id)
+            with _audited(client, f"tag.unlink-{target}", what):
+                namespace(client, TARGETS[target]).unlink(link_id)
         click.echo(f"unlinked {target} tag link {link_id} in tenant {_where(where)}")
         return EXIT_OK
 
@@ -110,3 +117,16 @@ def tag_link_commands() -> list[click.Command]:
             RAW,
         ),
     ]
+
+
+def _audited(
+    client: Any, action: str, target: audit.AuditTarget, params: dict[str, Any] | None = None
+) -> audit.Pending:
+    return audit.audited(
+        audit.resolve(None),
+        tenant=client.tenant,
+        vendor=client.vendor,
+        action=action,
+        target=target,
+        params=params,
+    )

@@ -9,6 +9,8 @@
   sent, so an update whose outcome was unknown is simply sent again on the next run.
 * A dry run uses a read-only client: the transport refuses every write before sending,
   so no adapter bug can leak one; the report says what would have been written.
+* Every write sent is one line in the audit log given (``audit=``), else the active one
+  (:mod:`mdmbridge.audit`; the CLI always has one), opened before the first write.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from mdmbridge import audit as audit_log
+from mdmbridge.audit import AuditLog, AuditTarget
 from mdmbridge.client import Client
 from mdmbridge.errors import (
     AuthError,
@@ -105,6 +109,7 @@ def apply_plan(
     ledger_path: Path | None,
     dry_run: bool = False,
     progress: ApplyProgress | None = None,
+    audit: AuditLog | None = None,
 ) -> ApplyReport:
     if (target.tenant, target.vendor) != (plan.target.tenant, plan.target.vendor):
         raise ConfigError(
@@ -114,9 +119,12 @@ def apply_plan(
     if dry_run and not target.adapter.read_only:
         raise ConfigError("a dry run needs a read-only client (connect(..., read_only=True))")
     started = time.monotonic()
+    log = None if dry_run else audit_log.resolve(audit)  # unwritable: stop before writing
     # A dry run reads the ledger (what is done is not "would write") but never writes it.
     ledger = Ledger(ledger_path, plan, write=not dry_run)
-    report = _Run(plan, target, ledger, dry_run, progress).run()
+    run = _Run(plan, target, ledger, dry_run, progress)
+    run.audit = log
+    report = run.run()
     report.ledger = None if dry_run or ledger_path is None else str(ledger_path)
     report.seconds = time.monotonic() - started
     return report
@@ -145,6 +153,7 @@ class _Run:
             None,
         )
         self.would: set[str] = set()  # refs a dry run would have created
+        self.audit: AuditLog | None = None
 
     def run(self) -> ApplyReport:
         total = len(self.plan.steps)
@@ -191,7 +200,12 @@ class _Run:
         self.ledger.begin(step.id)
         try:
             self.report.writes_sent += 1
-            target_id = _execute(self.client, step, fields)
+            try:
+                target_id = _execute(self.client, step, fields)
+            except BaseException as error:
+                self.audited(step, fields, error, None)
+                raise
+            self.audited(step, fields, None, target_id)
         except DryRunViolation:
             self.report.writes_sent -= 1
             self.would.add(step.ref)
@@ -215,6 +229,40 @@ class _Run:
             return self.unknown(step, fields, error)
         self.ledger.finish(step.id, step.ref, target_id, "done")
         return self.result(step, "done", target_id)
+
+    def audited(
+        self,
+        step: Step,
+        fields: dict[str, Any],
+        error: BaseException | None,
+        target_id: str | None,
+    ) -> None:
+        """One audit line for a write that was sent (not for one refused before sending)."""
+        if self.audit is None or (error is not None and not audit_log.was_sent(error)):
+            return
+        kind = KINDS[step.kind]
+        params = dict(fields)
+        if kind.name in RECORD_KINDS:
+            action = f"{kind.name}.{step.action}"
+            name = fields.get("name")
+            what = AuditTarget(kind.name, target_id or step.target_id, name)
+        elif kind.target is None:  # a device's user
+            action, what = "device.assign-user", AuditTarget("device", step.target_id)
+        else:
+            action = f"tag.link-{kind.target.value}"
+            what = AuditTarget(kind.target.value, str(fields.get("target_id")))
+            params = {"tag_id": fields.get("tag_id")}
+        self.audit.record(
+            tenant=self.client.tenant,
+            vendor=self.client.vendor,
+            action=action,
+            target=what,
+            outcome=audit_log.outcome_of(error),
+            params=params,
+            error=error,
+            source="migrate apply",
+            extra={"plan": self.ledger.plan_digest, "step": step.id},
+        )
 
     def unknown(self, step: Step, fields: dict[str, Any], error: MDMError) -> StepResult:
         """The write may or may not have landed: look, never re-send blindly."""

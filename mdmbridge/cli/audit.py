@@ -1,0 +1,163 @@
+"""``mdmbridge audit``: read the audit log; and the ``--audit-log`` option every run has.
+
+:func:`add_audit_and_bulk` is the one call ``cli/app.py`` makes: it adds the root option
+``--audit-log PATH`` (default ``$MDMBRIDGE_AUDIT_LOG``, else the user data dir), which
+makes that log the active one for the run, and the ``audit`` and ``bulk`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from mdmbridge import audit
+from mdmbridge.audit_read import AuditQuery, parse_instant, read_audit
+from mdmbridge.cli.exits import EXIT_OK
+from mdmbridge.cli.output import emit, format_option
+from mdmbridge.cli.state import State
+from mdmbridge.errors import ValidationError
+
+TABLE_COLUMNS = ["at", "user", "tenant", "action", "target", "outcome", "error_class"]
+FLAT_COLUMNS = [
+    "at",
+    "user",
+    "host",
+    "source",
+    "tenant",
+    "vendor",
+    "action",
+    "target_type",
+    "target_id",
+    "target_name",
+    "target_serial",
+    "params",
+    "outcome",
+    "error_class",
+    "error",
+]
+
+
+def add_audit_and_bulk(cli: click.Group) -> None:
+    """``--audit-log`` on the root, then ``audit`` and ``bulk``."""
+    from mdmbridge.cli.bulk import bulk_group
+
+    cli.params.append(
+        click.Option(
+            ["--audit-log"],
+            type=click.Path(dir_okay=False),
+            default=None,
+            expose_value=False,
+            callback=_use_audit_log,
+            help=f"append-only log of every write (default: ${audit.AUDIT_ENV}, "
+            "then audit.jsonl in the user data dir)",
+        )
+    )
+    cli.add_command(audit_command)
+    cli.add_command(bulk_group())
+
+
+def _use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """The run's active audit log, given back when the run ends (tests run many in one
+    process). It is opened only when something is about to be written."""
+    log = audit.AuditLog(audit.audit_path(value))
+    previous = audit.activate(log)
+
+    def restore() -> None:
+        audit.activate(previous)
+        log.close()
+
+    ctx.call_on_close(restore)
+
+
+@click.command("audit")
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="only writes since: a duration (7d, 12h, 30m) or an ISO date/time",
+)
+@click.option(
+    "-t",
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="TENANT",
+    help="only this tenant (repeatable; globs such as 'acme-*')",
+)
+@click.option(
+    "--action",
+    "actions",
+    multiple=True,
+    metavar="ACTION",
+    help="only this action (repeatable): device.wipe, 'device.*', or just wipe",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice(audit.OUTCOMES),
+    help="only this outcome (repeatable)",
+)
+@format_option()
+@click.pass_obj
+def audit_command(
+    state: State,
+    since: str | None,
+    tenants: tuple[str, ...],
+    actions: tuple[str, ...],
+    outcomes: tuple[str, ...],
+    fmt: str,
+) -> int:
+    """Every write mdmbridge sent, oldest first: who, where, what, and how it ended."""
+    try:
+        after = None if since is None else parse_instant(since)
+    except ValueError as exc:
+        raise ValidationError(f"--since: {exc}") from None
+    log = audit.active()
+    path = log.path if log is not None else audit.audit_path()
+    found = read_audit(path, AuditQuery(after, tenants, actions, outcomes))
+    if found.skipped:
+        click.echo(
+            f"mdmbridge: {found.skipped} damaged line(s) in {path} skipped (a crash mid-write?)",
+            err=True,
+        )
+    if fmt in ("json", "jsonl"):
+        emit(state.out, [], found.entries, fmt)
+    elif fmt == "csv":
+        emit(state.out, FLAT_COLUMNS, _flat(found.entries), fmt)
+    else:
+        title = f"audit log {path} ({len(found.entries)} writes)"
+        emit(state.out, TABLE_COLUMNS, _table(found.entries), fmt, title=title)
+    return EXIT_OK
+
+
+def _target_text(target: Any) -> str:
+    if not isinstance(target, dict):
+        return ""
+    bits = [str(target.get("type") or ""), str(target.get("id") or "")]
+    extra = [str(target[k]) for k in ("name", "serial") if target.get(k)]
+    text = " ".join(b for b in bits if b)
+    return f"{text} ({', '.join(extra)})" if extra else text
+
+
+def _table(entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for entry in entries:
+        yield {**entry, "target": _target_text(entry.get("target"))}
+
+
+def _flat(entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for entry in entries:
+        target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
+        assert isinstance(target, dict)
+        row = {c: entry.get(c) for c in FLAT_COLUMNS}
+        row.update(
+            target_type=target.get("type"),
+            target_id=target.get("id"),
+            target_name=target.get("name"),
+            target_serial=target.get("serial"),
+            params=json.dumps(entry.get("params") or {}, ensure_ascii=False),
+        )
+        yield row
