@@ -112,6 +112,14 @@ class Adapter:
     # entity ("groups", "users", "tags") -> the registry's fields it can store; an entity
     # left out is passed through unchecked (the vendor's answer decides)
     writable: ClassVar[Mapping[str, Writable]] = {}
+    # True when a user may be a member of any number of groups (Microsoft Graph): then
+    # ``User.group_id`` is set only by ``users.list(group_id=...)``, and a migration reads
+    # the memberships through the groups (mdmbridge/migrate/snapshot.py).
+    users_in_many_groups: ClassVar[bool] = False
+    # entity ("users") -> why a migration must only match records of it in this vendor,
+    # never create them (Entra ID, not Intune, owns the users); the unmatched ones are
+    # listed as not migrated, with this reason.
+    migration_match_only: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

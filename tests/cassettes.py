@@ -16,7 +16,13 @@ test secret before anything is written:
   ``filter_post_data_parameters`` only removes parameters by name (and, in vcrpy releases
   before 9, only for POST);
 * responses lose their noisy, run-dependent headers (``Date``, ``Server``, cookies,
-  connection management) and get the same secret scrub on their body.
+  connection management, Graph's request ids) and get the same secret scrub on their body;
+* OAuth: an ``access_token`` in a token answer becomes ``ACCESS_TOKEN``, any ``Bearer``
+  credential ``Bearer <REDACTED>``, and the ``password`` of a ``passwordProfile`` (a new
+  Entra user's temporary password, random on every run) ``PASSWORD``;
+* the simulator's own origin (``http://127.0.0.1:<port>``) in a body or header, raw or
+  URL-encoded, becomes the canonical host: Graph's next links and ``@odata.id`` references
+  carry it, and a replayed client follows them.
 
 vcrpy runs ``before_record_request`` on the live request when it looks for a match during
 replay too, so replay compares the scrubbed forms: a client connected to the canonical host
@@ -36,7 +42,7 @@ from typing import Any
 import vcr
 from vcr.request import Request
 
-from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY
+from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY, INTUNE_SECRET
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASSETTE_ROOT = REPO_ROOT / "cassettes"
@@ -46,11 +52,31 @@ RECORD_ENV = "MDMBRIDGE_RECORD_CASSETTES"
 CANONICAL_BASE_URL: dict[str, str] = {
     "duostation": "http://duostation.sim",
     "ezmdm": "http://ezmdm.sim",
+    "intune": "http://intune.sim",  # the token endpoint and Graph's /v1.0, as the simulator
 }
 
-FILTERED_REQUEST_HEADERS = ("Authorization", "Cookie", "Set-Cookie", "User-Agent", "Date", "Server")
+FILTERED_REQUEST_HEADERS = (
+    "Authorization",
+    "Cookie",
+    "Set-Cookie",
+    "User-Agent",
+    "Date",
+    "Server",
+    "client-request-id",
+)
 DROPPED_RESPONSE_HEADERS = frozenset(
-    {"date", "server", "set-cookie", "cookie", "connection", "keep-alive"}
+    {
+        "date",
+        "server",
+        "set-cookie",
+        "cookie",
+        "connection",
+        "keep-alive",
+        "request-id",
+        "client-request-id",
+        "x-ms-request-id",
+        "x-ms-ags-diagnostic",
+    }
 )
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "body")
 
@@ -64,6 +90,7 @@ SECRETS: tuple[tuple[str, str], ...] = tuple(
             (BASIC_TOKEN, "BASIC_TOKEN"),
             (DUO_PASSWORD, "DUO_PASSWORD"),
             (EZ_KEY, API_KEY_PLACEHOLDER),
+            (INTUNE_SECRET, "CLIENT_SECRET"),
         ),
         key=lambda pair: len(pair[0]),
         reverse=True,
@@ -71,6 +98,13 @@ SECRETS: tuple[tuple[str, str], ...] = tuple(
 )
 
 _BASIC_CREDENTIAL = re.compile(r"(?i)\bBasic\s+[A-Za-z0-9+/_-]{4,}={0,2}")
+_BEARER_CREDENTIAL = re.compile(r"(?i)\bBearer\s+[A-Za-z0-9._~+/-]{4,}=*")
+_ACCESS_TOKEN = re.compile(r'("access_token"\s*:\s*)"[^"]*"')
+_PASSWORD_VALUE = re.compile(
+    r'("passwordProfile"\s*:\s*\{[^{}]*?"password"\s*:\s*)"(?:[^"\\]|\\.)*"'
+)
+_LOOPBACK_ORIGIN = re.compile(r"http://(?:127\.0\.0\.1|localhost):[0-9]{1,5}")
+_LOOPBACK_ORIGIN_ENCODED = re.compile(r"(?i)http%3A%2F%2F(?:127\.0\.0\.1|localhost)%3A[0-9]{1,5}")
 _EZMDM_KEY_SEGMENT = re.compile(r"(?i)^(/api/v1/)[^/?#]+")
 
 
@@ -94,7 +128,17 @@ def scrub_text(text: str) -> str:
     for secret, placeholder in SECRETS:
         for variant in _variants(secret):
             text = text.replace(variant, placeholder)
-    return _BASIC_CREDENTIAL.sub("Basic <REDACTED>", text)
+    text = _BASIC_CREDENTIAL.sub("Basic <REDACTED>", text)
+    text = _BEARER_CREDENTIAL.sub("Bearer <REDACTED>", text)
+    text = _ACCESS_TOKEN.sub(r'\g<1>"ACCESS_TOKEN"', text)
+    return _PASSWORD_VALUE.sub(r'\g<1>"PASSWORD"', text)
+
+
+def canonical_origins(text: str, vendor: str) -> str:
+    """The simulator's loopback origin, raw or URL-encoded, as the vendor's canonical host."""
+    canonical = CANONICAL_BASE_URL[vendor]
+    text = _LOOPBACK_ORIGIN.sub(canonical, text)
+    return _LOOPBACK_ORIGIN_ENCODED.sub(urllib.parse.quote(canonical, safe=""), text)
 
 
 def scrub_bytes(data: bytes) -> bytes:
@@ -138,7 +182,7 @@ def request_scrubber(vendor: str) -> Callable[[Request], Request]:
                 headers[name] = scrub_text(value)
         body = request.body
         if isinstance(body, (bytes, bytearray)) and body:
-            scrubbed = scrub_bytes(bytes(body))
+            scrubbed = _canonical_bytes(scrub_bytes(bytes(body)), vendor)
             if scrubbed != body:
                 request.body = scrubbed
                 if "Content-Length" in headers:
@@ -175,6 +219,40 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+def _canonical_bytes(data: bytes, vendor: str) -> bytes:
+    try:
+        return canonical_origins(data.decode("utf-8"), vendor).encode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def response_scrubber(vendor: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``scrub_response``, after the simulator's origin in bodies and headers became the
+    vendor's canonical host (so a replayed client follows Graph's next links there)."""
+
+    def scrub(response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers") or {}
+        for name, values in headers.items():
+            if isinstance(values, list):
+                headers[name] = [
+                    canonical_origins(v, vendor) if isinstance(v, str) else v for v in values
+                ]
+        body = response.get("body") or {}
+        data = body.get("string")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if isinstance(data, bytes) and data:
+            rewritten = _canonical_bytes(data, vendor)
+            if rewritten != data:
+                body["string"] = rewritten
+                for name in headers:  # urllib3 enforces Content-Length on replay
+                    if name.lower() == "content-length":
+                        headers[name] = [str(len(rewritten))]
+        return scrub_response(response)
+
+    return scrub
+
+
 def vcr_for(vendor: str) -> vcr.VCR:
     """The configured VCR for one vendor's cassettes."""
     return vcr.VCR(
@@ -183,7 +261,7 @@ def vcr_for(vendor: str) -> vcr.VCR:
         decode_compressed_response=True,
         filter_headers=FILTERED_REQUEST_HEADERS,
         before_record_request=request_scrubber(vendor),
-        before_record_response=scrub_response,
+        before_record_response=response_scrubber(vendor),
         match_on=MATCH_ON,
         # Re-recording rewrites a cassette whole; nothing stale survives from the last run.
         drop_unused_requests=recording(),

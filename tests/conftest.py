@@ -39,6 +39,12 @@ def _record_all_logs() -> Iterator[None]:
     root.setLevel(old_level)
 
 
+@pytest.fixture(autouse=True)
+def _audit_log_in_tmp(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write the CLI sends is audited: never into the user's real data dir."""
+    monkeypatch.setenv("MDMBRIDGE_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+
+
 @pytest.fixture
 def duo_sim() -> Iterator[Callable[..., SimServer]]:
     """Factory: ``duo_sim(devices=50)`` starts a DuoSTATION simulator, stopped after the test."""

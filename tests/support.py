@@ -14,6 +14,7 @@ import pytest
 DUO_USER = "api-tester"
 DUO_PASSWORD = "Duo-Canary-Pw-7319"
 EZ_KEY = "EZCANARY0f9e8d7c6b5a4"
+INTUNE_SECRET = "Int8Q~Canary.Secret_4242-xyz"  # an Entra client secret's shape
 
 
 class LeakRecorder:

@@ -18,13 +18,14 @@ import pytest
 from vcr.request import Request
 
 from tests import cassettes
-from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY
+from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY, INTUNE_SECRET
 
 BASIC_TOKEN = base64.b64encode(f"{DUO_USER}:{DUO_PASSWORD}".encode()).decode("ascii")
 FORBIDDEN_TEXTS = {
     "the DuoSTATION password": DUO_PASSWORD,
     "the ezmdm API key": EZ_KEY,
     "the base64 of user:password": BASIC_TOKEN,
+    "the Intune client secret": INTUNE_SECRET,
 }
 # Any Basic credential at all (not only today's test one), and an Authorization header in
 # the YAML (``Authorization:``) or JSON (``"Authorization": ``) serialisation.
@@ -32,6 +33,9 @@ BASIC_CREDENTIAL = re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/]{4,}=*")
 AUTHORIZATION_HEADER = re.compile(
     r"""(?im)^[\s-]*["']?authorization["']?\s*:|"authorization"\s*:"""
 )
+# Any bearer credential, and anything shaped like a JWT (the Intune simulator's tokens are).
+BEARER_CREDENTIAL = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}")
+JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 LOOPBACK = re.compile(r"127\.0\.0\.1|localhost|\[::1\]")
 OTHER_KEY = "AnotherRealKey-1234"
 
@@ -41,6 +45,10 @@ def leaks(text: str) -> list[str]:
     found = [what for what, secret in FORBIDDEN_TEXTS.items() if secret in text]
     found += [f"a Basic credential ({m.group(0)[:12]}...)" for m in BASIC_CREDENTIAL.finditer(text)]
     found += ["an Authorization header" for _ in AUTHORIZATION_HEADER.finditer(text)]
+    found += [
+        f"a Bearer credential ({m.group(0)[:12]}...)" for m in BEARER_CREDENTIAL.finditer(text)
+    ]
+    found += ["a JWT-shaped token" for _ in JWT_SHAPED.finditer(text)]
     return found
 
 
@@ -54,7 +62,11 @@ def test_the_leak_detector_detects() -> None:
     assert leaks("    headers:\n      Authorization:\n      - Basic dXNlcjpwdw==\n")
     assert leaks('{"headers": {"authorization": ["x"]}}')
     assert leaks(f"Basic {BASIC_TOKEN}")
+    assert leaks(f"client_secret={INTUNE_SECRET}")
+    assert leaks("Authorization: Bearer abcdefgh12345")
+    assert leaks('{"access_token":"eyJ0eXAiOiJKV1Qi.c2ltdWxhdGVk"}')
     assert not leaks("Basic <REDACTED> and the API_KEY placeholder")
+    assert not leaks('Bearer <REDACTED>, "access_token":"ACCESS_TOKEN", CLIENT_SECRET')
 
 
 def test_no_cassette_holds_a_secret() -> None:

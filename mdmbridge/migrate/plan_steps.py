@@ -17,7 +17,7 @@ from mdmbridge.capabilities import Capability
 from mdmbridge.migrate.kinds import KINDS, copied_fields
 from mdmbridge.migrate.model import Note, Plan, PlanOptions, Side, Step
 from mdmbridge.migrate.snapshot import Snapshot, fold
-from mdmbridge.models import Device, Record
+from mdmbridge.models import Device, Record, User
 
 _NONE = Writable(frozenset(), frozenset())
 
@@ -139,11 +139,19 @@ class PlanSteps:
             if isinstance(value, dict) and "$ref" in value:
                 wanted = self.resolved.get(value["$ref"])
                 # None: this plan has yet to create it, so it cannot be in place already.
-                if wanted is None or wanted != getattr(current, name):
+                if wanted is None or not self.in_place(current, name, wanted):
                     changes[name] = value
             elif value != getattr(current, name):
                 changes[name] = value
         return changes
+
+    def in_place(self, current: Record, name: str, wanted: str) -> bool:
+        """Whether the target record already refers to ``wanted``; a user of a vendor with
+        many groups per user is in place when it is a member of that group."""
+        memberships = self.dst.memberships
+        if name == "group_id" and isinstance(current, User) and memberships is not None:
+            return wanted in memberships.get(current.id, ())
+        return bool(wanted == getattr(current, name))
 
     def settle(
         self,
@@ -189,6 +197,11 @@ class PlanSteps:
                         reason=f"differs in the target: {', '.join(sorted(changes))}",
                     )
                 )
+            return
+        why = reason and f"no {kind} in the target matches {reason}"
+        refusal = self.dst.match_only.get(KINDS[kind].entity.name)
+        if refusal is not None:  # the target only takes matches of this kind
+            self.note(ref, kind, f"{why or 'the source record has nothing to match on'}: {refusal}")
             return
         self.resolved[ref] = None
         self.plan.steps.append(

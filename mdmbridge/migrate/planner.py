@@ -64,6 +64,10 @@ def check_plan(
 
 
 class _Planner(LinkSteps):
+    # A source with many groups per user (see one_group): group ref -> sort key, and name.
+    group_rank: dict[str, tuple[int, int]]
+    group_names: dict[str, str]
+
     # groups --------------------------------------------------------------------------------
 
     def groups(self) -> None:
@@ -209,6 +213,16 @@ class _Planner(LinkSteps):
             return
         by_email, by_account = self.dst.index_users()
         by_id = {u.id: u for u in self.dst.users}
+        if self.src.memberships is not None:  # for one_group: most specific, then plan order
+            sep = self.options.group_separator
+            depth = {
+                f"group:{g.id}": len(self.src.names_path(g, sep, split_flat=bool(sep)))
+                for g in self.src.groups
+            }
+            self.group_rank = {
+                ref: (-depth.get(ref, 1), order) for order, ref in enumerate(self.resolved)
+            }
+            self.group_names = {f"group:{g.id}": repr(g.name) for g in self.src.groups}
         holds_account = "account" in self.holds("user").create
         duplicates = _duplicate_keys(self.src.users, holds_account)
         for user in self.src.users:
@@ -236,12 +250,15 @@ class _Planner(LinkSteps):
         if not user.name:
             self.note(ref, "user", "the source user has no name, which the target requires")
             return
-        group_ref = f"group:{user.group_id}" if user.group_id else None
-        if group_ref is not None and group_ref not in self.resolved:
-            self.note(
-                ref, "user", f"its group {group_ref} was not migrated (see above); user skipped"
-            )
-            return
+        if self.src.memberships is not None:
+            group_ref = self.one_group(ref, self.src.memberships.get(user.id, []))
+        else:
+            group_ref = f"group:{user.group_id}" if user.group_id else None
+            if group_ref is not None and group_ref not in self.resolved:
+                self.note(
+                    ref, "user", f"its group {group_ref} was not migrated (see above); user skipped"
+                )
+                return
         desired = self.copy(ref, "user", user)
         if group_ref is not None and "group_id" in self.holds("user").create:
             desired["group_id"] = {"$ref": group_ref}
@@ -264,6 +281,40 @@ class _Planner(LinkSteps):
         existing, skip = self.existing(ref, by_id, candidates, what, "user", next(iter(match), ""))
         if not skip:
             self.settle(ref, "user", existing, desired, what, match, refs(desired))
+
+    def one_group(self, ref: str, group_ids: list[str]) -> str | None:
+        """A source whose users are in many groups: the one group the user moves into. Of
+        its migrated groups, the most specific (most names in its path, by the group
+        separator), then the first in the plan; the others are noted. None: no group."""
+        groups = [f"group:{g}" for g in group_ids]
+        migrated = [g for g in groups if g in self.resolved]
+        if not migrated:
+            if groups:
+                self.note(
+                    ref,
+                    "user",
+                    f"none of its groups ({', '.join(groups)}) was migrated; "
+                    "the user moves without a group",
+                    ["group_id"],
+                )
+            return None
+        chosen = min(migrated, key=self.group_rank.__getitem__)
+        others = [g for g in migrated if g != chosen]
+        if others:
+            names = self.group_names
+            holds = (
+                "a migration moves each user into one group"
+                if self.dst.memberships is not None
+                else "the target holds one group per user"
+            )
+            self.note(
+                ref,
+                "user",
+                f"{holds}: into {names[chosen]} ({chosen}); also a member of "
+                + ", ".join(names[g] for g in others),
+                ["group_id"],
+            )
+        return chosen
 
     def apps(self) -> None:
         """Apps carry binaries, licences and store links no API here can move: say so, each."""

@@ -33,6 +33,11 @@ class Snapshot:
     user_tags: list[TagLink] = field(default_factory=list)
     group_tags: list[TagLink] = field(default_factory=list)
     apps: list[App] = field(default_factory=list)
+    # Vendors whose users are in any number of groups (``Adapter.users_in_many_groups``):
+    # user id -> its groups' ids, in group listing order. None: ``User.group_id`` says it.
+    memberships: dict[str, list[str]] | None = None
+    # entity -> why a migration only matches its records here (``migration_match_only``)
+    match_only: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, client: Client) -> Snapshot:
@@ -43,6 +48,13 @@ class Snapshot:
             entity = ENTITIES[name]
             if entity.read in client.capabilities:
                 setattr(snap, name, list(entity.fetch(client)))
+        adapter = client.adapter
+        snap.match_only = dict(adapter.migration_match_only)
+        if adapter.users_in_many_groups and C.USERS_READ in client.capabilities:
+            snap.memberships = {}
+            for group in snap.groups:
+                for user in client.users.list(group_id=group.id):
+                    snap.memberships.setdefault(user.id, []).append(group.id)
         return snap
 
     @property

@@ -215,14 +215,18 @@ class Transport:
                     if step >= deadline.remaining():
                         raise failure.error from None
                     why = failure.error.message
-                except MDMError:
+                except MDMError as error:
                     if deadline.expired:
                         raise self._deadline_error(context) from None
+                    self._ours(error)  # the strategy's own (a refused token) too
                     raise
                 else:
                     why = f"HTTP {response.status_code}"
                 if step == _RENEW:
-                    refreshed = self.auth.refresh()  # outside the slot: it sends a request
+                    try:
+                        refreshed = self.auth.refresh()  # outside the slot: it sends a request
+                    except MDMError as error:
+                        raise self._ours(error) from None
                     continue
                 attempt += 1
                 self._log_retry(method, context, why, attempt, step)
@@ -371,6 +375,15 @@ class Transport:
                 f"dry run: refused to send {method} {self.redact(url[len(self.base_url) :])}",
                 **self._context(method, url),
             )
+
+    def _ours(self, error: MDMError) -> MDMError:
+        """An error raised without this tenant's name (an authentication strategy's: a
+        token endpoint's refusal) gets it, so it reads ``[vendor:tenant] ...`` like any."""
+        if error.vendor is None:
+            error.vendor = self.vendor
+        if error.tenant is None:
+            error.tenant = self.tenant
+        return error
 
     def _deadline_error(self, context: dict[str, Any]) -> TransportError:
         return TransportError(
