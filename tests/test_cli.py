@@ -458,12 +458,13 @@ def test_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         )
         vendors = {v for (v,) in db.execute("SELECT DISTINCT vendor FROM devices")}
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    # At least two DuoSTATION tenants and one ezmdm tenant, a few thousand devices at scale 1.
+    # Two DuoSTATION tenants, one ezmdm and one Intune tenant, a few thousand devices at scale 1.
     vendors_of = {name: vendor for name, vendor, _, _ in DEMO_FLEET}
-    assert Counter(vendors_of.values())["duostation"] >= 2 and "ezmdm" in vendors_of.values()
+    assert Counter(vendors_of.values())["duostation"] >= 2
+    assert {"ezmdm", "intune"} <= set(vendors_of.values())
     assert sum(size for _, _, size, _ in DEMO_FLEET) >= 2000
     assert per_tenant == {name: max(1, int(size * 0.2)) for name, _, size, _ in DEMO_FLEET}
-    assert vendors == {"duostation", "ezmdm"}
+    assert vendors == {"duostation", "ezmdm", "intune"}
     assert {"devices", "users", "groups"} <= tables
 
     devices_csv = output / "csv" / "devices.csv"
