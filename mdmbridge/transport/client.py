@@ -42,7 +42,7 @@ from mdmbridge.transport.deadline import Deadline, DeadlineHTTPAdapter
 from mdmbridge.transport.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, RetryPolicy, Timeouts
 from mdmbridge.transport.reading import AnswerReader, Failure, HTTPResult
 from mdmbridge.transport.reasons import describe, never_sent, retry_can_help
-from mdmbridge.transport.rules import ErrorParser, ParserRules, ResponseRules
+from mdmbridge.transport.rules import ResponseRules
 
 log = logging.getLogger("mdmbridge.transport")
 
@@ -71,10 +71,9 @@ class Transport:
         max_concurrency: int = 8,
         read_only: bool = False,
         rules: ResponseRules | None = None,
-        error_parser: ErrorParser | None = None,
     ) -> None:
-        """``rules`` say what success is and how errors read (see ``transport.rules``);
-        ``error_parser`` is the short form for vendors whose 2xx answers always succeed."""
+        """``rules`` say what success is and how errors read (see ``transport.rules``;
+        ``ParserRules`` wraps a bare error parser)."""
         self.base_url = base_url.rstrip("/")
         self.vendor = vendor
         self.tenant = tenant
@@ -82,9 +81,7 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self.read_only = read_only
         self.redact = Redactor(secrets)
-        if rules is None:
-            rules = ParserRules(error_parser) if error_parser is not None else ResponseRules()
-        self._reader = AnswerReader(self.redact, self.timeouts.read, rules)
+        self._reader = AnswerReader(self.redact, self.timeouts.read, rules or ResponseRules())
         self.auth = BasicAuth(*auth) if isinstance(auth, tuple) else (auth or Auth())
         self.auth.bind(self.redact.add)
         self.auth.bind_sender(self._send_token_request)
