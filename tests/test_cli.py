@@ -24,7 +24,7 @@ import pytest
 
 from mdmbridge.capabilities import Capability
 from mdmbridge.cli import main
-from mdmbridge.cli.commands import DEMO_FLEET
+from mdmbridge.cli.demo import DEMO_FLEET
 from mdmbridge.config import CONFIG_ENV
 from mdmbridge.simulation import SimServer
 from tests.conftest import connect_ez

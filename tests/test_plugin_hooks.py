@@ -24,7 +24,8 @@ import pytest
 
 import mdmbridge
 from mdmbridge import plugins
-from mdmbridge.cli import commands, main
+from mdmbridge.cli import main
+from mdmbridge.cli import simulate as simulate_module
 from mdmbridge.config import CONFIG_ENV
 from tests.conftest import connect_duo, connect_ez
 from tests.test_cli import _mdmbridge_executable, _read_lines, assert_one_line_error
@@ -191,7 +192,7 @@ def simulate(
 ) -> tuple[int, str]:
     """``mdmbridge simulate ARGS`` in this process, ``check(base_url)`` while it serves."""
     stop = _Stop(capsys, check)
-    monkeypatch.setattr(commands, "time", stop)
+    monkeypatch.setattr(simulate_module, "time", stop)
     capsys.readouterr()
     code = main(["simulate", *args])
     assert "Traceback" not in capsys.readouterr().err

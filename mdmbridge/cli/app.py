@@ -1,7 +1,12 @@
-"""The command tree, built in a function: nothing is registered at import time."""
+"""The command tree, built in a function: nothing is registered at import time.
+
+Commands are imported when they are run (or when ``--help`` lists them), not before: an
+``export`` imports no migration, no resource commands and no rich tables, which keeps
+start-up to the first request small (issue 10's budget is 0.2 s of CPU)."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
@@ -9,9 +14,41 @@ import click
 from mdmbridge.cli.state import State
 from mdmbridge.errors import ConfigError
 
+# name -> (module, attribute, argument): the attribute is a command, or a factory called
+# with the argument (or with nothing).
+_NONE = object()
+LAZY_COMMANDS: dict[str, tuple[str, str, object]] = {
+    "adapters": ("mdmbridge.cli.commands", "adapters_command", _NONE),
+    "tenants": ("mdmbridge.cli.commands", "tenants_command", _NONE),
+    "check": ("mdmbridge.cli.check", "check_command", _NONE),
+    "export": ("mdmbridge.cli.export", "export_command", _NONE),
+    "demo": ("mdmbridge.cli.demo", "demo_command", _NONE),
+    "simulate": ("mdmbridge.cli.simulate", "simulate_command", _NONE),
+    "find": ("mdmbridge.cli.find", "find_command", _NONE),
+    "devices": ("mdmbridge.cli.resources", "resource_group", "devices"),
+    "users": ("mdmbridge.cli.resources", "resource_group", "users"),
+    "groups": ("mdmbridge.cli.resources", "resource_group", "groups"),
+    "tags": ("mdmbridge.cli.resources", "resource_group", "tags"),
+    "apps": ("mdmbridge.cli.resources", "resource_group", "apps"),
+    "migrate": ("mdmbridge.cli.migrate", "migrate_group", None),
+    "audit": ("mdmbridge.cli.audit", "audit_command", _NONE),
+    "bulk": ("mdmbridge.cli.bulk", "bulk_group", None),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The built-in command ``name``, imported now."""
+    module, attribute, argument = LAZY_COMMANDS[name]
+    found = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, click.Command):
+        return found
+    command: click.Command = found() if argument is None else found(argument)
+    return command
+
 
 class RootGroup(click.Group):
-    """mdmbridge's own commands, then the plugins' (the ``register_commands`` hook).
+    """mdmbridge's own commands (imported when first needed), then the plugins' (the
+    ``register_commands`` hook).
 
     The plugins' commands are added once, when first needed: to run a name that is not one
     of mdmbridge's, or to list every command (``--help``). So running a built-in command
@@ -23,6 +60,9 @@ class RootGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = load_command(cmd_name)
+            super().add_command(command, cmd_name)
         if command is None and not self._plugins_added:
             self._add_plugin_commands()
             command = super().get_command(ctx, cmd_name)
@@ -30,11 +70,11 @@ class RootGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
-        return super().list_commands(ctx)
+        return sorted({*LAZY_COMMANDS, *super().list_commands(ctx)})
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         name = name or cmd.name
-        if self._adding_plugins and name in self.commands:
+        if self._adding_plugins and (name in self.commands or name in LAZY_COMMANDS):
             raise ConfigError(
                 f"a plugin's register_commands added the command {name!r}, "
                 "which mdmbridge or another plugin already has"
@@ -55,6 +95,12 @@ class RootGroup(click.Group):
         self._plugins_added = True
 
 
+def _use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    from mdmbridge.cli.audit import use_audit_log
+
+    use_audit_log(ctx, param, value)
+
+
 def make_cli() -> click.Group:
     @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.option(
@@ -66,6 +112,15 @@ def make_cli() -> click.Group:
     @click.option(
         "-v", "--verbose", count=True, help="log to stderr (-vv: HTTP too); secrets redacted"
     )
+    @click.option(
+        "--audit-log",
+        type=click.Path(dir_okay=False),
+        default=None,
+        expose_value=False,
+        callback=_use_audit_log,
+        help="append-only log of every write (default: $MDMBRIDGE_AUDIT_LOG, "
+        "then audit.jsonl in the user data dir)",
+    )
     @click.version_option(package_name="mdmbridge")
     @click.pass_context
     def cli(ctx: click.Context, config: Path | None, verbose: int) -> None:
@@ -75,16 +130,4 @@ def make_cli() -> click.Group:
         configure_logging(verbose)
         ctx.obj = State(config=config, verbose=verbose)
 
-    from mdmbridge.cli import commands, find, resources
-
-    for command in commands.all_commands():
-        cli.add_command(command)
-    cli.add_command(find.find_command)
-    resources.add_resource_commands(cli)
-    from mdmbridge.cli.migrate import migrate_group
-
-    cli.add_command(migrate_group())
-    from mdmbridge.cli.audit import add_audit_and_bulk
-
-    add_audit_and_bulk(cli)  # --audit-log, audit, bulk
     return cli

@@ -1,8 +1,8 @@
 """``mdmbridge audit``: read the audit log; and the ``--audit-log`` option every run has.
 
-:func:`add_audit_and_bulk` is the one call ``cli/app.py`` makes: it adds the root option
-``--audit-log PATH`` (default ``$MDMBRIDGE_AUDIT_LOG``, else the user data dir), which
-makes that log the active one for the run, and the ``audit`` and ``bulk`` commands.
+:func:`use_audit_log` is the root option ``--audit-log PATH`` (default
+``$MDMBRIDGE_AUDIT_LOG``, else the user data dir), which makes that log the active one for
+the run.
 """
 
 from __future__ import annotations
@@ -40,28 +40,10 @@ FLAT_COLUMNS = [
 ]
 
 
-def add_audit_and_bulk(cli: click.Group) -> None:
-    """``--audit-log`` on the root, then ``audit`` and ``bulk``."""
-    from mdmbridge.cli.bulk import bulk_group
-
-    cli.params.append(
-        click.Option(
-            ["--audit-log"],
-            type=click.Path(dir_okay=False),
-            default=None,
-            expose_value=False,
-            callback=_use_audit_log,
-            help=f"append-only log of every write (default: ${audit.AUDIT_ENV}, "
-            "then audit.jsonl in the user data dir)",
-        )
-    )
-    cli.add_command(audit_command)
-    cli.add_command(bulk_group())
-
-
-def _use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    """The run's active audit log, given back when the run ends (tests run many in one
-    process). It is opened only when something is about to be written."""
+def use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """The root option ``--audit-log``: the run's active audit log, given back when the run
+    ends (tests run many in one process). It is opened only when something is about to be
+    written."""
     log = audit.AuditLog(audit.audit_path(value))
     previous = audit.activate(log)
 

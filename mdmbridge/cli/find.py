@@ -19,7 +19,8 @@ from typing import Any
 import click
 from rich.text import Text
 
-from mdmbridge.cli.commands import exit_for, tenant_option
+from mdmbridge.cli.exits import exit_for
+from mdmbridge.cli.options import tenant_option
 from mdmbridge.cli.output import emit, format_option
 from mdmbridge.cli.state import State
 from mdmbridge.config import Tenant, select_tenants

@@ -37,12 +37,13 @@ RESOURCES: dict[str, tuple[str, Callable[[], list[click.Command]] | None]] = {
 }
 
 
-def add_resource_commands(cli: click.Group) -> None:
-    """Add ``devices``, ``users``, ``groups``, ``tags`` and ``apps`` to ``cli``."""
-    for name, (help, extra) in RESOURCES.items():
-        group = click.Group(name, help=help)
-        for built in record_commands(ENTITIES[name]):
-            group.add_command(built)
-        for built in extra() if extra is not None else ():
-            group.add_command(built)
-        cli.add_command(group)
+def resource_group(name: str) -> click.Group:
+    """The ``devices``, ``users``, ``groups``, ``tags`` or ``apps`` group, built when that
+    command is run (the root loads commands lazily)."""
+    help, extra = RESOURCES[name]
+    group = click.Group(name, help=help)
+    for built in record_commands(ENTITIES[name]):
+        group.add_command(built)
+    for built in extra() if extra is not None else ():
+        group.add_command(built)
+    return group

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from mdmbridge.config import Tenant, find_config, load_tenants, select, select_tenants
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
 class State:
     config: Path | None = None
     verbose: int = 0
-    out: Console = field(default_factory=lambda: _console(stderr=False))
-    err: Console = field(default_factory=lambda: _console(stderr=True))
     _tenants: dict[str, Tenant] | None = None
+
+    # Consoles are made when first printed to: rich is not imported before a command's
+    # first request (start-up budget), only when there is something to show.
+    @cached_property
+    def out(self) -> Console:
+        return _console(stderr=False)
+
+    @cached_property
+    def err(self) -> Console:
+        return _console(stderr=True)
 
     def tenants(self) -> dict[str, Tenant]:
         if self._tenants is None:
@@ -40,5 +51,7 @@ class State:
 
 def _console(*, stderr: bool) -> Console:
     """On a terminal rich fits its width; into a file or pipe, tables are not squeezed to 80."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 200)
