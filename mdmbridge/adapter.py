@@ -107,7 +107,8 @@ class Adapter:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
     # entity ("groups", "users", "devices", "device_tags", ...) -> the registry's filters
-    # (mdmbridge/filters.py) it applies on the server; the client refuses the others
+    # (mdmbridge/filters.py) it applies on the server; the client applies the others
+    # itself as the records stream past (mdmbridge/local_filters.py)
     list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
     # entity ("groups", "users", "tags") -> the registry's fields it can store; an entity
     # left out is passed through unchecked (the vendor's answer decides)
