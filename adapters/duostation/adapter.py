@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mdmbridge.adapter import Adapter, Values, Writable
+from mdmbridge.adapter import Values, Writable
 from mdmbridge.capabilities import Capability
 from mdmbridge.errors import NotFound, ValidationError
 from mdmbridge.mapping import FieldTable, build
 from mdmbridge.models import (
     App,
-    Command,
-    CommandKind,
-    CommandReceipt,
     Device,
     Group,
     Record,
@@ -26,31 +22,19 @@ from mdmbridge.models import (
 from mdmbridge.paging import single_page, unique
 from mdmbridge.transport import Auth, BasicAuth
 from mdmbridge.transport.rules import ParserRules
-from mdmbridge.writes import (
-    AppUpsert,
-    GroupChanges,
-    GroupCreate,
-    TagChanges,
-    TagCreate,
-    UserChanges,
-    UserCreate,
-)
 
 from . import mapping as m
 from . import wire
+from .links import LINKS
 from .wire import VENDOR, DuoStationSettings, device_guid, int_id
+from .writes import DuoStationWrites
 
 if TYPE_CHECKING:
     from mdmbridge.simulation import RunningSimulator
 
 R = TypeVar("R", bound=Record)
 
-_LINKS: dict[TagTarget, tuple[str, FieldTable, str]] = {
-    # target -> (resource, field table, body key of the target id)
-    TagTarget.DEVICE: ("devicetags", m.DEVICE_TAG, "deviceId"),
-    TagTarget.USER: ("usertags", m.USER_TAG, "userId"),
-    TagTarget.GROUP: ("grouptags", m.GROUP_TAG, "groupId"),
-}
+_LINKS = LINKS  # target -> (resource, field table, body key of the target id)
 _LINK_FILTERS: dict[TagTarget, dict[str, str]] = {
     TagTarget.DEVICE: m.DEVICE_TAG_FILTERS,
     TagTarget.USER: m.USER_TAG_FILTERS,
@@ -58,7 +42,9 @@ _LINK_FILTERS: dict[TagTarget, dict[str, str]] = {
 }
 
 
-class DuoStationAdapter(Adapter):
+class DuoStationAdapter(DuoStationWrites):
+    """Reads here, writes in ``writes.py`` (:class:`DuoStationWrites`)."""
+
     vendor = VENDOR
     description = "DuoSTATION MDM REST API 4.8.49 (Basic Auth, JSON, full API)"
     settings_model = DuoStationSettings
@@ -173,10 +159,6 @@ class DuoStationAdapter(Adapter):
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))
 
-    def _create(self, resource: str, body: dict[str, Any], what: str) -> str:
-        data = self.http.request("POST", wire.path(resource), json_body=body).data
-        return wire.new_id(data, what)
-
     def _params(
         self, filters: Values, names: dict[str, str], id_filters: dict[str, Callable[[str], Any]]
     ) -> dict[str, str | int]:
@@ -214,41 +196,6 @@ class DuoStationAdapter(Adapter):
     def get_group(self, group_id: str) -> Group:
         return self._one(Group, m.GROUP, "groups", int_id(group_id, "group id"))
 
-    def create_group(self, values: GroupCreate) -> Group:
-        body: dict[str, Any] = dict(values)
-        wire.check_lost_mode(body)
-        if "parent_id" in values:
-            body["parent_id"] = int_id(values["parent_id"], "parent_id", allow_zero=True)
-        new = self._create("groups", m.to_wire(body, m.GROUP_CREATE_KEYS), "group")
-        return self.get_group(new)
-
-    def update_group(self, group_id: str, changes: GroupChanges) -> Group:
-        number = int_id(group_id, "group id")
-        self._read_modify_write(
-            "groups", number, self.get_group(group_id), m.GROUP_UPDATE_KEYS, dict(changes)
-        )
-        return self.get_group(group_id)
-
-    def _read_modify_write(
-        self,
-        resource: str,
-        number: int,
-        current: Record,
-        keys: dict[str, str],
-        changes: dict[str, Any],
-    ) -> None:
-        """[decision] PUT the full set of writable fields, current values overlaid with the
-        changes, so a server that treats absent keys as "clear" cannot lose data; and check
-        the lost-mode rule on the result, which is what the vendor will hold."""
-        merged = {name: getattr(current, name) for name in keys} | changes
-        if merged.get("group_id") is not None:
-            merged["group_id"] = int_id(str(merged["group_id"]), "group_id")
-        wire.check_lost_mode(merged)
-        self.http.request("PUT", wire.path(resource, number), json_body=m.to_wire(merged, keys))
-
-    def delete_group(self, group_id: str) -> None:
-        self.http.request("DELETE", wire.path("groups", int_id(group_id, "group id")))
-
     # users ---------------------------------------------------------------------------------
 
     def list_users(self, filters: Values) -> Iterator[User]:
@@ -261,22 +208,6 @@ class DuoStationAdapter(Adapter):
 
     def get_user(self, user_id: str) -> User:
         return self._one(User, m.USER, "users", int_id(user_id, "user id"))
-
-    def create_user(self, values: UserCreate) -> User:
-        body: dict[str, Any] = dict(values)
-        if "group_id" in values:
-            body["group_id"] = int_id(values["group_id"], "group_id")
-        return self.get_user(self._create("users", m.to_wire(body, m.USER_CREATE_KEYS), "user"))
-
-    def update_user(self, user_id: str, changes: UserChanges) -> User:
-        number = int_id(user_id, "user id")
-        checked = _local_ids(changes)
-        current = self.get_user(user_id)
-        self._read_modify_write("users", number, current, m.USER_UPDATE_KEYS, checked)
-        return self.get_user(user_id)
-
-    def delete_user(self, user_id: str) -> None:
-        self.http.request("DELETE", wire.path("users", int_id(user_id, "user id")))
 
     # devices -------------------------------------------------------------------------------
 
@@ -292,33 +223,6 @@ class DuoStationAdapter(Adapter):
     def get_device(self, device_id: str) -> Device:
         return self._one(Device, m.DEVICE, "devices", device_guid(device_id))
 
-    def assign_user(self, device_id: str, user_id: str) -> Device:
-        guid = device_guid(device_id)
-        body = {"userId": int_id(user_id, "user id")}
-        self.http.request("PUT", wire.path("devices", guid), json_body=body)
-        return self.get_device(guid)
-
-    def send_command(self, device_id: str, command: Command) -> CommandReceipt:
-        guid = device_guid(device_id)
-        body: dict[str, Any] | None = None
-        if command.kind is CommandKind.INSTALL_APP:
-            body = {"appId": int_id(command.app_id or "", "app id")}
-            if command.vpp is not None:
-                body["vpp"] = command.vpp
-        elif command.kind is CommandKind.REMOVE_APP:
-            body = {"identifier": command.identifier}
-        elif command.kind is CommandKind.SEND_MESSAGE:
-            body = {"message": command.message}
-        endpoint = wire.COMMAND_ENDPOINTS[command.kind]
-        self.http.request("POST", wire.path("devices", guid, endpoint), json_body=body)
-        return CommandReceipt(
-            tenant=self.tenant,
-            vendor=VENDOR,
-            device_id=guid,
-            command=command,
-            accepted_at=datetime.now(UTC),
-        )
-
     # tags ----------------------------------------------------------------------------------
 
     def list_tags(self, filters: Values) -> Iterator[Tag]:
@@ -326,21 +230,6 @@ class DuoStationAdapter(Adapter):
 
     def get_tag(self, tag_id: str) -> Tag:
         return self._one(Tag, m.TAG, "tags", int_id(tag_id, "tag id"))
-
-    def create_tag(self, values: TagCreate) -> Tag:
-        body: dict[str, Any] = dict(values)
-        if "group_id" in values:
-            body["group_id"] = int_id(values["group_id"], "group_id")
-        return self.get_tag(self._create("tags", m.to_wire(body, m.TAG_KEYS), "tag"))
-
-    def update_tag(self, tag_id: str, changes: TagChanges) -> Tag:
-        number = int_id(tag_id, "tag id")
-        checked = _local_ids(changes)
-        self._read_modify_write("tags", number, self.get_tag(tag_id), m.TAG_KEYS, checked)
-        return self.get_tag(tag_id)
-
-    def delete_tag(self, tag_id: str) -> None:
-        self.http.request("DELETE", wire.path("tags", int_id(tag_id, "tag id")))
 
     def list_tag_links(self, target: TagTarget, filters: Values) -> Iterator[TagLink]:
         resource, table, _ = _LINKS[target]
@@ -363,20 +252,6 @@ class DuoStationAdapter(Adapter):
         resource, table, _ = _LINKS[target]
         return self._link_record(target, table, self._get(resource, int_id(link_id, "link id")))
 
-    def link_tag(self, target: TagTarget, target_id: str, tag_id: str) -> TagLink:
-        resource, _, key = _LINKS[target]
-        ref: str | int
-        if target is TagTarget.DEVICE:
-            ref = device_guid(target_id)
-        else:  # [decision] integers, although the document's examples quote them
-            ref = int_id(target_id, f"{target.value} id", allow_zero=target is TagTarget.GROUP)
-        body = {key: ref, "tagId": int_id(tag_id, "tag id")}
-        return self.get_tag_link(target, self._create(resource, body, f"{target.value} tag"))
-
-    def unlink_tag(self, target: TagTarget, link_id: str) -> None:
-        resource, _, _ = _LINKS[target]
-        self.http.request("DELETE", wire.path(resource, int_id(link_id, "link id")))
-
     # apps ----------------------------------------------------------------------------------
 
     def list_apps(self, filters: Values) -> Iterator[App]:
@@ -384,19 +259,6 @@ class DuoStationAdapter(Adapter):
 
     def get_app(self, app_id: str) -> App:
         return self._one(App, m.APP, "apps", int_id(app_id, "app id"))
-
-    def upsert_app(self, values: AppUpsert) -> App:
-        body = m.to_wire(wire.app_body(values), m.APP_KEYS)
-        return self.get_app(self._create("apps", body, "app"))
-
-
-def _local_ids(changes: UserChanges | TagChanges) -> dict[str, Any]:
-    """A group id that cannot be DuoSTATION's is refused before the first request (the
-    read of the current record)."""
-    checked: dict[str, Any] = dict(changes)
-    if checked.get("group_id") is not None:
-        checked["group_id"] = int_id(str(checked["group_id"]), "group_id")
-    return checked
 
 
 def _with_paths(groups: list[Group]) -> list[Group]:

@@ -22,16 +22,14 @@ both send.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from mdmbridge.bulk.model import BulkPlan
 from mdmbridge.errors import ConfigError
+from mdmbridge.ledger_file import LedgerFile, now, read_events
 
 LEDGER_FORMAT = "mdmbridge-bulk-ledger"
 State = Literal["pending", "done", "failed", "unknown"]
@@ -69,28 +67,14 @@ class BulkLedger:
         self.digest = plan.digest()
         self.action = plan.action.model_dump(mode="json")
         self.entries: dict[str, Entry] = {}
-        self._fd: int | None = None
+        self._file: LedgerFile | None = None
         self._fresh = False  # opened, nothing written yet: the header comes first
         self._lock = threading.Lock()
         if path is not None and path.exists():
             self._read(path)
 
     def _read(self, path: Path) -> None:
-        try:
-            lines = path.read_bytes().splitlines()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the ledger {path}: {exc.strerror}") from None
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line.decode("utf-8"))
-                if not isinstance(event, dict):
-                    raise ValueError
-            except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                if number == len(lines):
-                    break  # torn by a crash mid-write: that event never counted
-                raise ConfigError(f"{path}: line {number} is damaged") from None
+        for event in read_events(path):
             if event.get("format") == LEDGER_FORMAT:
                 if event.get("plan") != self.digest:
                     raise ConfigError(
@@ -127,20 +111,16 @@ class BulkLedger:
     def open(self) -> BulkLedger:
         """Lock the ledger for this apply (created if new; its header is written with the
         first event, and an empty one is removed again on close)."""
-        if self.path is None or self._fd is not None:
+        if self.path is None or self._file is not None:
             return self
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the ledger {self.path}: {exc.strerror}") from None
-        if not _try_lock(fd):
-            os.close(fd)
-            raise ConfigError(
+        self._file = LedgerFile(
+            self.path,
+            lock=(
                 f"{self.path} is locked: another bulk apply of this plan is running; "
                 "wait for it (nothing was sent by this one)"
-            )
-        self._fd = fd
-        self._fresh = os.fstat(fd).st_size == 0
+            ),
+        )
+        self._fresh = self._file.empty_at_open
         if not self._fresh:  # what another run appended since this ledger was read
             self.entries.clear()
             self._read(self.path)
@@ -180,38 +160,22 @@ class BulkLedger:
             self._load(event)
 
     def _append(self, event: dict[str, Any]) -> None:
-        if self._fd is None:
+        if self._file is None:
             return  # in memory only
         if self._fresh:
             self._fresh = False
             header = {"format": LEDGER_FORMAT, "plan": self.digest, "action": self.action}
             self._append(header | {"at": _now()})
-        line = (json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8")
-        written = os.write(self._fd, line)
-        while written < len(line):
-            written += os.write(self._fd, line[written:])
-        os.fsync(self._fd)
+        self._file.append(event)
 
     def close(self) -> None:
-        if self._fd is not None:
+        if self._file is not None:
             if self._fresh and self.path is not None:  # opened, never written: leave no trace
                 with contextlib.suppress(OSError):
                     self.path.unlink()
-            os.close(self._fd)  # closing releases the lock
-            self._fd = None
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock, documented
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
+            self._file.close()  # closing releases the lock
+            self._file = None
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now("milliseconds")

@@ -17,13 +17,12 @@ record exists: nothing to write, ``existing_id`` says which).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mdmbridge import documents
 from mdmbridge.errors import ConfigError
 
 PLAN_FORMAT = "mdmbridge-bulk-plan"
@@ -120,39 +119,24 @@ class BulkPlan(_Strict):
 
     def digest(self) -> str:
         """What the ledger is bound to: the plan without its creation time."""
-        text = self.model_dump_json(exclude={"created_at"})
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return documents.digest(self)
 
     def save(self, path: str | Path) -> None:
         """Written whole to a temporary file, then renamed: never a half plan."""
-        path = Path(path)
-        staging = path.with_name(f".{path.name}.partial")
         document = self.model_dump(mode="json")
         document["summary"] = self.summary()
-        try:
-            staging.write_text(
-                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
-            staging.replace(path)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the plan {path}: {exc.strerror}") from None
+        documents.save_document(path, document)
 
 
 def load_plan(path: str | Path) -> BulkPlan:
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no plan file at {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable plan: {exc}") from None
-    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
-        raise ConfigError(f"{path}: not an mdmbridge bulk plan")
+    document = documents.load_document(
+        path, format=PLAN_FORMAT, description="an mdmbridge bulk plan"
+    )
     document.pop("summary", None)
     try:
         plan = BulkPlan.model_validate(document)
     except Exception as exc:
-        raise ConfigError(f"{path}: the plan is damaged: {str(exc).splitlines()[0]}") from None
+        raise documents.damaged(path, exc) from None
     keys = [t.key for t in plan.targets]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{path}: the plan is damaged: a target is listed twice")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mdmbridge import documents
 from mdmbridge.bulk.ledger import STATES, BulkLedger
 from mdmbridge.bulk.model import BulkPlan
 from mdmbridge.errors import MDMError
@@ -94,7 +94,7 @@ class BulkReport:
             ],
             "items": [asdict(i) for i in self.items],
         }
-        return json.dumps(document, ensure_ascii=False, indent=2)
+        return documents.dumps(document)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mdmbridge import documents
 from mdmbridge.client import Client
 from mdmbridge.migrate.applier import ApplyProgress, ApplyReport, StepResult, apply_plan
 from mdmbridge.migrate.ledger import Ledger, read_header, read_targets
@@ -87,9 +88,7 @@ class VerifyReport:
     not_migrated: int = 0  # what the target cannot hold (listed in the plan)
 
     def to_json(self) -> str:
-        import json
-
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+        return documents.dumps(asdict(self))
 
 
 def verify(source: Client, target: Client, *, ledger: str | Path) -> VerifyReport:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mdmbridge import audit as audit_log
+from mdmbridge import documents
 from mdmbridge.audit import AuditLog, AuditTarget
 from mdmbridge.client import Client
 from mdmbridge.errors import (
@@ -91,7 +91,7 @@ class ApplyReport:
         document.pop("stopped_by")
         document["counts"] = self.counts()
         document["ok"] = self.ok
-        return json.dumps(document, ensure_ascii=False, indent=2)
+        return documents.dumps(document)
 
 
 class _Stop(Exception):

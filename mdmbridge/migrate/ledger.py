@@ -16,13 +16,12 @@ digest as well).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from mdmbridge.errors import ConfigError
+from mdmbridge.ledger_file import LedgerFile, now, read_events
 from mdmbridge.migrate.model import Plan
 
 LEDGER_FORMAT = "mdmbridge-migration-ledger"
@@ -46,13 +45,13 @@ class Ledger:
         self.done: dict[str, Done] = {}
         self.begun: set[str] = set()
         self.targets: dict[str, str] = {}  # source ref -> target id
-        self._handle: IO[str] | None = None
+        self._file: LedgerFile | None = None
         if path is not None and path.exists():
             self._read(path, plan)
         if path is not None and write:
-            fresh = not path.exists() or path.stat().st_size == 0
-            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-            if fresh:
+            # Unlocked, and with the permissions open(path, "a") gave it (umask applies).
+            self._file = LedgerFile(path, mode=0o666)
+            if self._file.empty_at_open:
                 self._append(
                     {
                         "format": LEDGER_FORMAT,
@@ -63,14 +62,7 @@ class Ledger:
                 )
 
     def _read(self, path: Path, plan: Plan) -> None:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, 1):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                if number == len(lines):
-                    break  # a line torn by a crash mid-write: it never counted
-                raise ConfigError(f"{path}: line {number} is damaged") from None
+        for entry in read_events(path):
             if entry.get("format") == LEDGER_FORMAT:
                 if (
                     entry.get("target") != plan.target.model_dump()
@@ -103,11 +95,8 @@ class Ledger:
                 self.targets[done.ref] = done.target_id
 
     def _append(self, entry: dict[str, Any]) -> None:
-        if self._handle is None:
-            return
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if self._file is not None:
+            self._file.append(entry)
 
     def begin(self, step: str) -> None:
         self.begun.add(self.key(step))
@@ -133,13 +122,13 @@ class Ledger:
         return self.key(step) in self.begun and self.key(step) not in self.done
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return now("seconds")
 
 
 def read_targets(path: Path, plan: Plan) -> dict[str, str]:

@@ -7,14 +7,12 @@ run (or from the ledger).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mdmbridge.errors import ConfigError
+from mdmbridge import documents
 
 Kind = Literal["group", "user", "tag", "device_user", "device_tag", "user_tag", "group_tag"]
 Action = Literal["create", "reuse", "update", "link"]
@@ -80,37 +78,25 @@ class Plan(_Strict):
         return [s for s in self.steps if s.action != "reuse"]
 
     def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json(exclude={"created_at"}).encode()).hexdigest()[
-            :16
-        ]
+        """What the ledger is bound to: the plan without its creation time."""
+        return documents.digest(self)
 
     def save(self, path: str | Path) -> None:
         """Written whole to a temporary file, then renamed: never a half plan."""
-        path = Path(path)
-        staging = path.with_name(f".{path.name}.partial")
         document = self.model_dump(mode="json")
         document["summary"] = self.summary()
-        staging.write_text(
-            json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        staging.replace(path)
+        documents.save_document(path, document)
 
 
 def load_plan(path: str | Path) -> Plan:
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no plan file at {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable plan: {exc}") from None
-    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
-        raise ConfigError(f"{path}: not an mdmbridge migration plan")
+    document = documents.load_document(
+        path, format=PLAN_FORMAT, description="an mdmbridge migration plan"
+    )
     document.pop("summary", None)
     try:
         return Plan.model_validate(document)
     except Exception as exc:
-        raise ConfigError(f"{path}: the plan is damaged: {str(exc).splitlines()[0]}") from None
+        raise documents.damaged(path, exc) from None
 
 
 def ref_kind(ref: str) -> str:

@@ -1,10 +1,10 @@
-"""The simulator's frame: state, the request cycle (token endpoint, bearer check, routing,
-Graph's error body and headers on every answer) and the one listing engine every
-collection uses (``$filter``, ``$select``, ``$top``, ``$orderby``, ``$count``,
-``@odata.nextLink`` with an opaque ``$skiptoken``).
+"""The simulator's frame: state and the request cycle (token endpoint, bearer check,
+routing, Graph's error body and headers on every answer).
 
-The routes themselves are in ``directory.py`` (users, groups, members) and ``devices.py``
-(managed devices, mobile apps).
+The answers and the one listing engine every collection uses are in ``engine.py``, the
+directory lookups and memberships in ``lookups.py`` (both mixins of :class:`SimCore`); the
+routes themselves in ``directory.py`` (users, groups, members) and ``devices.py`` (managed
+devices, mobile apps).
 """
 
 from __future__ import annotations
@@ -13,33 +13,18 @@ import json
 import re
 import secrets
 import threading
-import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mdmbridge.simulation.faults import FaultKind
 from mdmbridge.simulation.server import BadRequest, SimRequest, SimResponse
 
 from .auth import TokenService
-from .odata import (
-    DIRECTORY,
-    Cursor,
-    GraphError,
-    Resource,
-    SkipTokens,
-    check_filter,
-    matches,
-    parse_filter,
-    parse_orderby,
-    parse_select,
-    parse_top,
-    project,
-    query_fingerprint,
-    sort_key,
-)
+from .engine import GRAPH_JSON, GraphEngine, Listing
+from .lookups import DirectoryLookups, canonical_guid
+from .odata import GraphError, SkipTokens, project
 from .seed import IntuneSeed
 from .state import Collection, OrderedIds
 
@@ -50,25 +35,6 @@ DEFAULT_CLIENT_ID = "3f8e2a61-94c7-4d0b-b5e2-1a7c9d3e6f40"
 DEFAULT_CLIENT_SECRET = "sim8Q~intune.demo-Secret_0123456789"
 DEFAULT_DOMAIN = "contoso.onmicrosoft.com"
 DEFAULT_MAIL_DOMAIN = "example.se"
-
-GRAPH_JSON = (
-    "application/json;odata.metadata=minimal;odata.streaming=true;"
-    "IEEE754Compatible=false;charset=utf-8"
-)
-_OPTIONS = frozenset(
-    {
-        "filter",
-        "select",
-        "top",
-        "count",
-        "orderby",
-        "skiptoken",
-        "skip",
-        "search",
-        "expand",
-        "format",
-    }
-)
 _TOKEN_PATH = ("oauth2", "v2.0", "token")
 _FAULT_CODES = {
     400: ("BadRequest", None),
@@ -104,20 +70,6 @@ class GraphWrite:
     body: Any
 
 
-@dataclass(frozen=True)
-class Listing:
-    """How one collection is listed: where its records come from and how they look."""
-
-    key: str  # binds skiptokens to this collection
-    resource: Resource
-    context: str  # "users", "deviceManagement/managedDevices", "directoryObjects", ...
-    iterate: Callable[[int], Iterator[tuple[int, Record]]]
-    serialize: Callable[[Record, tuple[str, ...] | None], Record]
-    page_default: int
-    page_max: int
-    extra: Callable[[Record], bool] | None = None
-
-
 def now_iso(*, fraction: bool = False) -> str:
     moment = datetime.now(UTC)
     if fraction:
@@ -125,14 +77,7 @@ def now_iso(*, fraction: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def canonical_guid(text: str) -> str | None:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
-
-
-class SimCore:
+class SimCore(GraphEngine, DirectoryLookups):
     """State plus the request cycle; see the module docstring. Subclassed by the routes."""
 
     def __init__(
@@ -340,287 +285,6 @@ class SimCore:
         response.headers.update(exc.headers)
         return response
 
-    # ------------------------------------------------------------------ helpers
-
-    @staticmethod
-    def base_url(request: SimRequest) -> str:
-        host = request.headers.get("Host")
-        return f"http://{host}" if host else "https://graph.microsoft.com"
-
-    def context(self, request: SimRequest, path: str, select: tuple[str, ...] | None = None) -> str:
-        suffix = f"({','.join(select)})" if select else ""
-        if path.endswith("/$entity"):
-            path = path[: -len("/$entity")] + suffix + "/$entity"
-        else:
-            path += suffix
-        return f"{self.base_url(request)}/v1.0/$metadata#{path}"
-
-    @staticmethod
-    def json_answer(payload: Any, status: int = 200) -> SimResponse:
-        response = SimResponse.json(payload, status=status)
-        response.content_type = GRAPH_JSON
-        return response
-
-    @staticmethod
-    def no_content() -> SimResponse:
-        return SimResponse(status=204, body=b"", content_type="")
-
-    @staticmethod
-    def read_body(request: SimRequest, resource: Resource) -> dict[str, Any]:
-        """A JSON object body; ``BadRequest`` (from ``SimRequest.json``) for invalid JSON."""
-        if request.body and request.content_type not in {"application/json", ""}:
-            raise resource.bad_request(
-                "Unable to read JSON request payload. Please ensure Content-Type header is set "
-                "and payload is of valid JSON format."
-            )
-        payload = request.json()
-        if payload is None:
-            return {}
-        if not isinstance(payload, dict):
-            raise resource.bad_request("The request body must be a JSON object.")
-        return payload
-
-    @staticmethod
-    def option(request: SimRequest, name: str) -> str | None:
-        """``$name`` (or, as v1.0 also accepts, ``name``)."""
-        value = request.arg("$" + name)
-        return value if value is not None else request.arg(name)
-
-    @staticmethod
-    def consistency_eventual(request: SimRequest) -> bool:
-        return (request.headers.get("ConsistencyLevel") or "").strip().lower() == "eventual"
-
-    def count_flag(self, request: SimRequest, resource: Resource) -> bool:
-        raw = self.option(request, "count")
-        if raw is None:
-            return False
-        if raw.lower() not in {"true", "false"}:
-            raise resource.bad_request(f"Invalid value '{raw}' for query option '$count'.")
-        return raw.lower() == "true"
-
-    def check_options(
-        self, request: SimRequest, resource: Resource, *, allow: frozenset[str]
-    ) -> None:
-        """Refuse ``$`` options this endpoint does not take, and the ones not simulated."""
-        for key in request.query:
-            if not key.startswith("$"):
-                continue
-            name = key[1:].lower()
-            if name not in _OPTIONS:
-                raise resource.bad_request(f"Query option '{key}' is not allowed.")
-            if name == "search":
-                if resource.dialect == DIRECTORY and not self.consistency_eventual(request):
-                    raise resource.unsupported(
-                        "Request with $search query parameter only works through MSGraph with a "
-                        "special request header: 'ConsistencyLevel: eventual'"
-                    )
-                raise resource.unsupported("$search is not part of the simulated Graph subset.")
-            if name == "expand":
-                raise resource.unsupported("$expand is not part of the simulated Graph subset.")
-            if name == "skip" and resource.dialect == DIRECTORY:
-                raise resource.bad_request("'$skip' is not supported by the service.")
-            if name not in allow:
-                raise resource.bad_request(f"Query option '{key}' is not allowed here.")
-
-    # ------------------------------------------------------------------ the listing engine
-
-    def list_page(self, request: SimRequest, listing: Listing) -> SimResponse:
-        resource = listing.resource
-        self.check_options(
-            request,
-            resource,
-            allow=frozenset(
-                {"filter", "select", "top", "count", "orderby", "skiptoken", "skip", "format"}
-            ),
-        )
-        count = self.count_flag(request, resource)
-        eventual = self.consistency_eventual(request)
-        directory = resource.dialect == DIRECTORY
-        advanced = directory and count and eventual
-        # Directory: "silently ignores the $count query parameter" without the header.
-        count_served = count and (eventual or not directory)
-        node = None
-        filter_text = self.option(request, "filter")
-        if filter_text is not None:
-            node = parse_filter(filter_text, resource)
-            check_filter(node, resource, advanced=advanced)
-        orderby = parse_orderby(self.option(request, "orderby"), resource)
-        if directory and orderby is not None and node is not None and not advanced:
-            raise resource.unsupported("Sorting not supported for current query.")
-        select = parse_select(self.option(request, "select"), resource)
-        top = parse_top(
-            self.option(request, "top"),
-            resource,
-            default=listing.page_default,
-            maximum=listing.page_max,
-        )
-        skip = 0
-        skip_text = self.option(request, "skip")
-        if skip_text is not None:
-            if not skip_text.isascii() or not skip_text.isdigit():
-                raise resource.bad_request(f"Invalid value '{skip_text}' for query option '$skip'.")
-            skip = int(skip_text)
-        fingerprint = query_fingerprint(request.query)
-        cursor: Cursor | None = None
-        token = self.option(request, "skiptoken")
-        if token is not None:
-            cursor = self._skiptokens.decode(token, resource)
-            if cursor.collection != listing.key or cursor.query != fingerprint:
-                raise resource.bad_request(f"The $skiptoken '{token[:40]}' is invalid.")
-
-        def wanted(record: Record) -> bool:
-            if listing.extra is not None and not listing.extra(record):
-                return False
-            return node is None or matches(node, record)
-
-        page: list[Record] = []
-        next_position: int | None = None
-        total: int | None = None
-        if orderby is not None:
-            everything = [record for _, record in listing.iterate(0) if wanted(record)]
-            everything.sort(key=sort_key(orderby[0]), reverse=orderby[1])
-            offset = cursor.position if cursor is not None else skip
-            page = everything[offset : offset + top]
-            if offset + top < len(everything):
-                next_position = offset + top
-            total = len(everything)
-            resume_at = offset
-        else:
-            resume_at = cursor.position if cursor is not None else 0
-            to_skip = 0 if cursor is not None else skip
-            for position, record in listing.iterate(resume_at):
-                if not wanted(record):
-                    continue
-                if to_skip:
-                    to_skip -= 1
-                    continue
-                if len(page) == top:
-                    next_position = position
-                    break
-                page.append(record)
-            if count_served and cursor is None:
-                total = sum(1 for _, record in listing.iterate(0) if wanted(record))
-        if page and self._empty_pages > 0:
-            self._empty_pages -= 1
-            page, next_position = [], resume_at
-        self.list_requests += 1
-        values = [listing.serialize(record, select) for record in page]
-        if len(values) > 1 and request.faults.take(FaultKind.DUPLICATE):
-            values[-1] = values[0]
-        body: dict[str, Any] = {"@odata.context": self.context(request, listing.context, select)}
-        if count_served and cursor is None and total is not None:
-            body["@odata.count"] = total
-        next_link = None
-        if next_position is not None:
-            next_link = self._next_link(
-                request, Cursor(listing.key, next_position, fingerprint), drop_skip=True
-            )
-        if directory and next_link:
-            body["@odata.nextLink"] = next_link
-        body["value"] = values
-        if not directory and next_link:
-            body["@odata.nextLink"] = next_link
-        return self.json_answer(body)
-
-    def count_segment(self, request: SimRequest, listing: Listing) -> SimResponse:
-        """``GET …/$count``: digits as text/plain; directory objects need ConsistencyLevel."""
-        resource = listing.resource
-        self.check_options(request, resource, allow=frozenset({"filter"}))
-        if resource.dialect == DIRECTORY and not self.consistency_eventual(request):
-            raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
-        node = None
-        filter_text = self.option(request, "filter")
-        if filter_text is not None:
-            node = parse_filter(filter_text, resource)
-            check_filter(node, resource, advanced=True)
-        total = 0
-        for _, record in listing.iterate(0):
-            if listing.extra is not None and not listing.extra(record):
-                continue
-            if node is None or matches(node, record):
-                total += 1
-        return SimResponse(
-            status=200, body=str(total).encode(), content_type="text/plain; charset=utf-8"
-        )
-
-    def _next_link(self, request: SimRequest, cursor: Cursor, *, drop_skip: bool) -> str:
-        """The request's own URL with every option kept and a fresh opaque ``$skiptoken``."""
-        pairs: list[tuple[str, str]] = []
-        for key, values in request.query.items():
-            name = key.lstrip("$").lower()
-            if name == "skiptoken" or (drop_skip and name == "skip"):
-                continue
-            pairs.extend((key, value) for value in values)
-        pairs.append(("$skiptoken", self._skiptokens.encode(cursor)))
-        query = urllib.parse.urlencode(pairs, quote_via=urllib.parse.quote, safe="$'(),")
-        return f"{self.base_url(request)}{request.raw_path}?{query}"
-
-    # ------------------------------------------------------------------ lookups
-
-    def user_by_key(self, key: str) -> Record | None:
-        """A user by id or by ``userPrincipalName`` (case-insensitive), as Graph allows."""
-        guid = canonical_guid(key)
-        if guid is not None:
-            return self.users.get(guid)
-        user_id = self.upn_index().get(key.lower())
-        return None if user_id is None else self.users.get(user_id)
-
-    def upn_index(self) -> dict[str, str]:
-        """``userPrincipalName`` (lower case) -> id, built on first use (it materialises the
-        seeded users once), kept current by creates, updates and deletes afterwards."""
-        if self._upn_index is None:
-            self._upn_index = {
-                str(record["userPrincipalName"]).lower(): str(record["id"])
-                for record in self.users.all()
-            }
-        return self._upn_index
-
-    def directory_object(self, object_id: str) -> tuple[str, Record] | None:
-        guid = canonical_guid(object_id)
-        if guid is None:
-            return None
-        user = self.users.get(guid)
-        if user is not None:
-            return "user", user
-        group = self.groups.get(guid)
-        if group is not None:
-            return "group", group
-        return None
-
-    def add_member(self, group_id: str, member_id: str) -> bool:
-        ids = self.members.setdefault(group_id, OrderedIds())
-        if member_id in ids:
-            return False
-        ids.add(member_id)
-        self.member_of.setdefault(member_id, set()).add(group_id)
-        return True
-
-    def remove_member(self, group_id: str, member_id: str) -> bool:
-        ids = self.members.get(group_id)
-        if ids is None or not ids.remove(member_id):
-            return False
-        self.member_of.get(member_id, set()).discard(group_id)
-        return True
-
-    def forget_object(self, object_id: str) -> None:
-        """Drop every membership held by, or in, a deleted directory object."""
-        for group_id in list(self.member_of.pop(object_id, set())):
-            ids = self.members.get(group_id)
-            if ids is not None:
-                ids.remove(object_id)
-        for member_id in self.members.pop(object_id, OrderedIds()):
-            self.member_of.get(member_id, set()).discard(object_id)
-
-    # ------------------------------------------------------------------ read-only views
-
-    def group_ids_of(self, member_id: str) -> list[str]:
-        with self.lock:
-            return sorted(self.member_of.get(member_id, set()))
-
-    def member_ids(self, group_id: str) -> list[str]:
-        with self.lock:
-            return list(self.members.get(group_id, OrderedIds()))
-
 
 def _logged(request: SimRequest) -> Any:
     try:
@@ -648,3 +312,20 @@ def project_with_type(
     record: Record, names: Mapping[str, None] | tuple[str, ...], odata_type: str
 ) -> Record:
     return {"@odata.type": odata_type, **project(record, names)}
+
+
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_DOMAIN",
+    "DEFAULT_MAIL_DOMAIN",
+    "DEFAULT_TENANT_ID",
+    "GRAPH_JSON",
+    "DeviceAction",
+    "GraphWrite",
+    "Listing",
+    "SimCore",
+    "canonical_guid",
+    "now_iso",
+    "project_with_type",
+]
