@@ -15,13 +15,11 @@ first use (see :mod:`mdmbridge.plugins`).
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mdmbridge.adapter import Adapter, AdapterSettings
-from mdmbridge.capabilities import Capability
-from mdmbridge.client import UNSET, Client, connect
-from mdmbridge.config import Tenant, Tenants, configured_tenants, select_tenants
+# Errors are imported at once: they are small, and every caller needs them.
 from mdmbridge.errors import (
     AuthError,
     ConfigError,
@@ -38,24 +36,82 @@ from mdmbridge.errors import (
     ValidationError,
     VendorServerError,
 )
-from mdmbridge.hookspecs import hookimpl
-from mdmbridge.models import (
-    App,
-    AppStore,
-    Command,
-    CommandKind,
-    CommandReceipt,
-    Device,
-    Group,
-    Location,
-    Platform,
-    Record,
-    Tag,
-    TagLink,
-    TagTarget,
-    User,
-)
-from mdmbridge.plugins import registered_adapters
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mdmbridge.adapter import Adapter, AdapterSettings
+    from mdmbridge.capabilities import Capability
+    from mdmbridge.client import UNSET, Client, connect
+    from mdmbridge.config import Tenant, Tenants, select_tenants
+    from mdmbridge.hookspecs import hookimpl
+    from mdmbridge.models import (
+        App,
+        AppStore,
+        Command,
+        CommandKind,
+        CommandReceipt,
+        Device,
+        Group,
+        Location,
+        Platform,
+        Record,
+        Tag,
+        TagLink,
+        TagTarget,
+        User,
+    )
+
+# The rest of the public API is imported on first use (PEP 562), so that ``import
+# mdmbridge.cli`` or ``mdmbridge.errors`` costs no pydantic models, no transport and no
+# requests until a command needs them: start-up to the first request is budgeted (0.2 s
+# of CPU, issue 10). ``mdmbridge.Client``, ``from mdmbridge import Device`` and mypy see
+# no difference. Name -> the module that defines it.
+_LAZY: dict[str, str] = {
+    "Adapter": "mdmbridge.adapter",
+    "AdapterSettings": "mdmbridge.adapter",
+    "Capability": "mdmbridge.capabilities",
+    "UNSET": "mdmbridge.client",
+    "Client": "mdmbridge.client",
+    "connect": "mdmbridge.client",
+    "Tenant": "mdmbridge.config",
+    "Tenants": "mdmbridge.config",
+    "select_tenants": "mdmbridge.config",
+    "hookimpl": "mdmbridge.hookspecs",
+    **{
+        name: "mdmbridge.models"
+        for name in (
+            "App",
+            "AppStore",
+            "Command",
+            "CommandKind",
+            "CommandReceipt",
+            "Device",
+            "Group",
+            "Location",
+            "Platform",
+            "Record",
+            "Tag",
+            "TagLink",
+            "TagTarget",
+            "User",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mdmbridge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 
@@ -74,11 +130,15 @@ def tenants(config: str | Path | None = None) -> Tenants:
     resolved. ``tenants()["acme-duo"].connect()``; ``tenants().select("@eu", "acme-*")``.
     A missing or malformed file is a ``ConfigError``; a tenant whose secret cannot be
     resolved raises its own ``ConfigError`` when it connects."""
+    from mdmbridge.config import configured_tenants
+
     return configured_tenants(config)
 
 
 def adapters() -> dict[str, AdapterInfo]:
     """Installed adapters by vendor name, with what each can do."""
+    from mdmbridge.plugins import registered_adapters
+
     return {
         name: AdapterInfo(name, cls.description, cls.capabilities, cls)
         for name, cls in registered_adapters().items()

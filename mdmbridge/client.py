@@ -29,7 +29,8 @@ from mdmbridge.namespaces import (
     Users,
     UserTags,
 )
-from mdmbridge.plugins import registered_adapters
+from mdmbridge.plugins import find_adapter, registered_adapters
+from mdmbridge.transport.stats import TransportStats
 
 # Re-exported: the sentinel and the id type are part of the client's public signatures,
 # and the namespaces are the types of its attributes.
@@ -85,6 +86,15 @@ class Client:
     def adapter(self) -> Adapter:
         return self._adapter
 
+    @property
+    def transport_stats(self) -> TransportStats:
+        """The retries this client's requests needed so far, and why (429s, 5xx, failed
+        connections): a tenant that answers only on the second try still answers, and this
+        is how a caller tells. All zero before the first request; builds no transport."""
+        transport = vars(self._adapter).get("http")  # the adapter's transport, once built
+        stats = getattr(transport, "stats", None)
+        return stats if isinstance(stats, TransportStats) else TransportStats()
+
     def supports(self, capability: Capability) -> bool:
         return capability in self._adapter.capabilities
 
@@ -135,10 +145,9 @@ def open_client(
 
 
 def _adapter_class(vendor: str, tenant: str) -> type[Adapter]:
-    available = registered_adapters()
-    adapter_class = available.get(vendor)
+    adapter_class = find_adapter(vendor)  # a built-in vendor needs no entry-point scan
     if adapter_class is None:
-        known = ", ".join(available) or "none"
+        known = ", ".join(registered_adapters()) or "none"
         raise ConfigError(f"unknown vendor {vendor!r} (installed adapters: {known})", tenant=tenant)
     return adapter_class
 

@@ -7,11 +7,15 @@ loaded at import time. ``MDMBRIDGE_DISABLE_PLUGIN_AUTOLOAD=1`` skips the entry-p
 (the built-ins still load), which keeps test runs hermetic, like
 ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``.
 
-Loading takes two steps, each done once: the built-ins (cheap: three imports by name), then
-the entry-point scan (reads the metadata of every installed distribution).
-:func:`plugin_manager` and :func:`registered_adapters` take both. :func:`find_adapter`
-scans only for a vendor name that no built-in or run-time plugin registers. After each
-step, every plugin is checked against the hookspecs: a misspelt ``@hookimpl`` is a
+Loading takes two steps, each done once: the built-ins (three imports by name), then the
+entry-point scan (reads the metadata of every installed distribution).
+:func:`plugin_manager` and :func:`registered_adapters` take both. :func:`find_adapter`,
+which is what connecting a tenant uses, takes as little as it can: for a built-in vendor
+name it imports that one built-in (each is registered under its vendor's name), so a
+command over ezmdm tenants imports neither Intune's adapter nor the entry points; only a
+vendor name that no built-in or run-time plugin registers needs the scan. That is part of
+start-up to the first request (issue 10's 0.2 s of CPU). After each step, every plugin is
+checked against the hookspecs: a misspelt ``@hookimpl`` is a
 :class:`~mdmbridge.errors.ConfigError` naming the plugin and the hook.
 
 Plugins registered at run time (:func:`register_plugin`) exist only in the process that
@@ -27,7 +31,6 @@ import contextlib
 import difflib
 import importlib
 import importlib.machinery
-import importlib.metadata
 import os
 import pickle
 import sys
@@ -56,8 +59,10 @@ BUILTIN_ADAPTERS = {
 }
 
 _lock = threading.Lock()
-# The hookspecs, the built-ins and the run-time plugins; the entry points once _scanned.
+# The hookspecs, the run-time plugins and the built-ins of _builtins (all of them once any
+# caller needs more than one vendor); the entry points once _scanned.
 _manager: pluggy.PluginManager | None = None
+_builtins: set[str] = set()  # the built-ins registered in _manager so far
 _scanned = False  # the entry points are in _manager (or were skipped: the autoload switch)
 _adapters: Mapping[str, type[Adapter]] | None = None  # collected from _manager
 _adapters_scanned = False  # whether _adapters includes the entry points' adapters
@@ -69,21 +74,39 @@ _runtime: list[tuple[str, object]] = []
 _restore_failures: dict[str, str] = {}
 
 
-def _base() -> pluggy.PluginManager:
-    """The manager with the built-ins (and any run-time plugins); call with _lock held."""
+def _plain() -> pluggy.PluginManager:
+    """The manager, with whatever it holds so far; call with _lock held."""
     global _manager
     if _manager is None:
         manager = pluggy.PluginManager("mdmbridge")
         manager.add_hookspecs(hookspecs)
-        for name, module_name in BUILTIN_ADAPTERS.items():
-            _register(manager, importlib.import_module(module_name), name)
         _manager = manager
     return _manager
+
+
+def _builtin(manager: pluggy.PluginManager, name: str) -> None:
+    """Register the built-in ``name`` unless it is already; call with _lock held."""
+    global _adapters
+    if name in _builtins:
+        return
+    _register(manager, importlib.import_module(BUILTIN_ADAPTERS[name]), name)
+    _builtins.add(name)
+    _adapters = None  # collected without it
+
+
+def _base() -> pluggy.PluginManager:
+    """The manager with every built-in (and any run-time plugins); call with _lock held."""
+    manager = _plain()
+    for name in BUILTIN_ADAPTERS:
+        _builtin(manager, name)
+    return manager
 
 
 def _scan(manager: pluggy.PluginManager) -> None:
     """Register the ``mdmbridge`` entry points (those whose name is not taken yet); call
     with _lock held."""
+    import importlib.metadata  # here: reading every distribution's metadata is the scan
+
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         name = entry_point.name
         if manager.get_plugin(name) is not None or manager.is_blocked(name):
@@ -190,14 +213,21 @@ def registered_adapters() -> Mapping[str, type[Adapter]]:
 def find_adapter(vendor: str) -> type[Adapter] | None:
     """The adapter class registered under ``vendor``, or ``None``.
 
-    A vendor that a built-in or run-time plugin registers is found without the entry-point
-    scan; any other name scans the entry points (once), as :func:`registered_adapters`
-    does. Before that scan, an entry point registering a built-in's vendor name again goes
-    unnoticed here (:func:`registered_adapters` reports it)."""
+    A built-in vendor name imports that built-in alone; a run-time plugin's is found
+    among all the built-ins; neither scans the entry points. Any other name scans them
+    (once), as :func:`registered_adapters` does. Before that scan, an entry point (or a
+    built-in not imported yet) registering the same vendor name again goes unnoticed here
+    (:func:`registered_adapters` reports it); the adapter found is the one that would be
+    used anyway."""
     global _adapters, _adapters_scanned
     with _lock:
+        manager = _plain()
+        if vendor in BUILTIN_ADAPTERS:
+            _builtin(manager, vendor)
+        else:
+            _base()
         if _adapters is None:
-            _adapters = _collect(_base())
+            _adapters = _collect(manager)
             _adapters_scanned = _scanned
         found = _adapters.get(vendor)
         if found is not None or _adapters_scanned:
@@ -224,6 +254,7 @@ def reset() -> None:
     global _manager, _adapters, _scanned, _adapters_scanned
     with _lock:
         _manager = None
+        _builtins.clear()
         _scanned = False
         _adapters = None
         _adapters_scanned = False

@@ -391,7 +391,7 @@ def test_unset_env_var_fails_one_tenant_only(
     assert rows["acme-duo"]["status"].startswith("ok") and rows["acme-ez"]["status"].startswith(
         "ok"
     )
-    assert rows["nordic-duo"]["status"] == "ConfigError"
+    assert rows["nordic-duo"]["status"] == "misconfigured"
     detail = rows["nordic-duo"]["detail"]
     assert "'nordic-duo'" in detail and "password" in detail and "NORDIC_PW" in detail
     assert "not set" in detail and str(config) in detail
@@ -411,7 +411,7 @@ def test_unset_env_var_fails_one_tenant_only(
         capsys, "--config", str(config), "check", "-t", "@nordic", "--format", "json"
     )
     assert code == 1, (out, err)
-    assert [r["status"] for r in json.loads(out)] == ["ConfigError"]
+    assert [r["status"] for r in json.loads(out)] == ["misconfigured"]
 
     # export: the others are exported, the failed one reported, exit 1.
     output = tmp_path / "inventory.jsonl"
@@ -451,7 +451,7 @@ def test_missing_keyring_entry_fails_one_tenant_only(
     assert code == 1, (out, err)
     rows = {row["tenant"]: row for row in json.loads(out)}
     assert rows["acme-ez"]["status"].startswith("ok")
-    assert rows["vault-duo"]["status"] == "ConfigError"
+    assert rows["vault-duo"]["status"] == "misconfigured"
     assert "no keyring entry" in rows["vault-duo"]["detail"]
     assert servers["acme-duo"].count() == 0
     assert_no_secrets(out, err)
