@@ -2,7 +2,8 @@
 lives here, once: pooling, timeouts and the per-call deadline, the retry loop, Retry-After,
 redirects, body safety, error mapping, authentication strategies and redaction.
 
-Modules: ``client`` (the Transport and its one retry loop), ``reading`` (what an
+Modules: ``client`` (the Transport and its one retry loop), ``pools`` (urllib3's
+connection pools, proxies and CA bundle from the environment), ``reading`` (what an
 answer's bytes become), ``policy`` (retry policy,
 timeouts, Retry-After), ``body`` (size, charset, depth, JSON), ``deadline`` (the watchdog),
 ``rules`` (a vendor's success and error reading), ``auth`` and ``oauth`` (how a

@@ -27,6 +27,8 @@ import json
 import re
 from typing import Any
 
+import msgspec
+
 MAX_JSON_DEPTH = 64
 UTF8_BOM = codecs.BOM_UTF8
 
@@ -139,8 +141,23 @@ def decode_json(body: bytes, content_type: str) -> tuple[Any, str]:
 _WIDE_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 
 
+_FAST = msgspec.json.Decoder()
+_FAST_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, UnicodeError)
+
+
 def parse_json(text: str) -> Any:
-    """JSON text -> data, every failure a BodyError (depth already checked by the caller)."""
+    """JSON text -> data, every failure a BodyError (depth already checked by the caller).
+
+    msgspec decodes first: a third less CPU than the stdlib parser on a page of devices
+    (3.6 -> 2.4 µs a device, benchmarks/decode.py), and the same data for every document
+    it accepts (tests/test_fast_path.py). What it
+    refuses (``1e400``, which the stdlib reads as ``inf``; lone surrogates; integers past
+    its range; anything malformed) is decided by the stdlib parser, so the result and the
+    error text stay exactly those of :func:`json.loads`."""
+    try:
+        return _FAST.decode(text)
+    except _FAST_REFUSED:
+        pass
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:

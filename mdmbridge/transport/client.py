@@ -1,4 +1,4 @@
-"""The only class that talks HTTP: one pooled session per tenant, and one retry loop.
+"""The only class that talks HTTP: one pool manager per tenant, and one retry loop.
 
 Rules, each applied here once:
 
@@ -26,37 +26,40 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-import requests
+from urllib3 import BaseHTTPResponse, Timeout
 
 from mdmbridge.errors import DryRunViolation, MDMError, TransportError, error_for_status
 from mdmbridge.redaction import Redactor
 from mdmbridge.transport.auth import Auth, BasicAuth
-from mdmbridge.transport.deadline import Deadline, DeadlineHTTPAdapter
+from mdmbridge.transport.deadline import Deadline
 from mdmbridge.transport.policy import IDEMPOTENT_METHODS, RETRY_STATUSES, RetryPolicy, Timeouts
+from mdmbridge.transport.pools import open_pools, request_headers, request_url
 from mdmbridge.transport.reading import AnswerReader, Failure, HTTPResult
 from mdmbridge.transport.reasons import describe, never_sent, retry_can_help
 from mdmbridge.transport.rules import ResponseRules
+from mdmbridge.transport.stats import RetryCounter, TransportStats
 
 log = logging.getLogger("mdmbridge.transport")
 
-USER_AGENT = "mdmbridge/0.1 (+python-requests)"
+USER_AGENT = "mdmbridge/0.1 (+urllib3)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 _RENEW = -1.0  # a step of the retry loop: renew the credentials, then try again
 T = TypeVar("T")
 
 
-Reader = Callable[[requests.Response, Deadline, dict[str, Any]], T]
+Reader = Callable[[BaseHTTPResponse, Deadline, dict[str, Any]], T]
 
 
 class Transport:
-    """One pooled ``requests.Session`` for one tenant, with every rule above applied."""
+    """One urllib3 pool manager for one tenant (``transport.pools``: why not ``requests``,
+    proxies and CA bundle from the environment), with every rule above applied."""
 
     def __init__(
         self,
@@ -87,22 +90,11 @@ class Transport:
         self.auth.bind_sender(self._send_token_request)
         self._origin = _origin(self.base_url)
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = USER_AGENT
-        self._session.headers["Accept"] = "application/json"
+        self._retries = RetryCounter()
         # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...) is read once per
-        # session for the tenant's host, not on every request: requests would re-read it,
-        # and ~/.netrc, for each of a listing's hundreds of pages.
-        self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            self._session.verify = bundle
-        self._session.trust_env = False
-        adapter = DeadlineHTTPAdapter(
-            pool_connections=1, pool_maxsize=max_concurrency, max_retries=0
-        )
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        # transport for the tenant's host, not on every request.
+        self._pools = open_pools(self.base_url, maxsize=max_concurrency)
+        self._timeout = Timeout(connect=self.timeouts.connect, read=self.timeouts.read)
 
     def __repr__(self) -> str:
         return (
@@ -111,7 +103,12 @@ class Transport:
         )
 
     def close(self) -> None:
-        self._session.close()
+        self._pools.clear()
+
+    @property
+    def stats(self) -> TransportStats:
+        """The retries made so far and why (a snapshot; see ``transport.stats``)."""
+        return self._retries.stats
 
     # the two public calls ----------------------------------------------------------------
 
@@ -183,6 +180,7 @@ class Transport:
             idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         refreshed = False
+        status: int | None  # what the last answer said; None: no answer arrived
         with Deadline(self.timeouts.deadline) as deadline:
             while True:
                 context = self._context(method, url)
@@ -211,14 +209,14 @@ class Transport:
                     step = self.retry.backoff(attempt + 1)
                     if step >= deadline.remaining():
                         raise failure.error from None
-                    why = failure.error.message
+                    why, status = failure.error.message, None
                 except MDMError as error:
                     if deadline.expired:
                         raise self._deadline_error(context) from None
                     self._ours(error)  # the strategy's own (a refused token) too
                     raise
                 else:
-                    why = f"HTTP {response.status_code}"
+                    why, status = f"HTTP {response.status}", response.status
                 if step == _RENEW:
                     try:
                         refreshed = self.auth.refresh()  # outside the slot: it sends a request
@@ -226,12 +224,13 @@ class Transport:
                         raise self._ours(error) from None
                     continue
                 attempt += 1
+                self._retries.retried(status)
                 self._log_retry(method, context, why, attempt, step)
                 time.sleep(step)
 
     def _next_step(
         self,
-        response: requests.Response,
+        response: BaseHTTPResponse,
         context: dict[str, Any],
         *,
         renew: bool,
@@ -243,7 +242,7 @@ class Transport:
         """What an answer's status means for the loop: None, read it; ``_RENEW``, renew
         the credentials and try again; a number, wait that long and try again. Raises the
         answer's error when it is final."""
-        status = response.status_code
+        status = response.status
         if status == 401 and renew:
             response.close()
             return _RENEW
@@ -263,26 +262,25 @@ class Transport:
         params: Mapping[str, str | int] | None,
         data: bytes | None,
         headers: dict[str, str],
-    ) -> tuple[requests.Response, dict[str, Any]]:
+    ) -> tuple[BaseHTTPResponse, dict[str, Any]]:
         """One request, following same-origin redirects of reads; headers only (streamed)."""
         for _ in range(MAX_REDIRECTS + 1):
             context = self._context(method, url)
             started = time.monotonic()
             try:
-                response = self._session.request(
+                response = self._pools.urlopen(
                     method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=(self.timeouts.connect, self.timeouts.read),
-                    allow_redirects=False,
-                    stream=True,
+                    request_url(url, params),
+                    body=data,
+                    headers=request_headers(method, data, headers, USER_AGENT),
+                    timeout=self._timeout,
+                    redirect=False,
+                    preload_content=False,
+                    decode_content=True,
                 )
             except Exception as exc:  # the boundary: nothing raw may escape
-                # Not only RequestException: requests drains a redirect's body inside
-                # request() and lets urllib3's ProtocolError, or a RuntimeError about
-                # decoding, escape unwrapped; http.client raises its own on bad headers.
+                # Not only urllib3's HTTPError: http.client raises its own on bad headers,
+                # and a header value it refuses is a ValueError.
                 reason = describe(exc, self.redact)
                 if reason == "timed out":
                     reason += f" (connect {self.timeouts.connect}s, read {self.timeouts.read}s)"
@@ -295,14 +293,14 @@ class Transport:
                 "%s %s -> %s in %.3fs",
                 method,
                 context["url"],
-                response.status_code,
+                response.status,
                 time.monotonic() - started,
             )
-            if not response.is_redirect:
+            if response.status not in REDIRECT_STATUSES or "Location" not in response.headers:
                 return response, context
-            location = urllib.parse.urljoin(url, response.headers.get("Location", ""))
+            location = urllib.parse.urljoin(url, response.headers["Location"])
             response.close()
-            self._check_redirect(method, response.status_code, location, context)
+            self._check_redirect(method, response.status, location, context)
             url, params = location, None
         raise MDMError(f"{method} {context['url']}: more than {MAX_REDIRECTS} redirects", **context)
 

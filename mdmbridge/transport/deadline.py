@@ -18,7 +18,6 @@ import threading
 import time
 from typing import Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _current = threading.local()  # the deadline of the call running on this thread
@@ -146,17 +145,5 @@ class _DeadlineHTTPSPool(HTTPSConnectionPool):
         return connection
 
 
-class DeadlineHTTPAdapter(HTTPAdapter):
-    """requests' adapter whose connections attach themselves to the running call's deadline."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _POOLS
-        return manager
-
-
-_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+# The transport's pool manager builds its pools from these (``transport.pools``).
+POOL_CLASSES = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}

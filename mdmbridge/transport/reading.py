@@ -2,11 +2,12 @@
 
 The transport's loop decides what to send and when to try again; this module only reads.
 Every way reading can fail is a :class:`Failure` (the loop may retry it) or an ``MDMError``
-(final), never a raw ``requests``/``urllib3`` exception.
+(final), never a raw ``urllib3``/``http.client`` exception.
 """
 
 from __future__ import annotations
 
+import http.client
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import ijson  # type: ignore[import-untyped]
-import requests
 import urllib3.exceptions
+from urllib3 import BaseHTTPResponse as Response
 
 from mdmbridge.errors import (
     MalformedResponse,
@@ -84,22 +85,20 @@ class AnswerReader:
 
     # readers: what a 2xx answer becomes ----------------------------------------------------
 
-    def answer(
-        self, response: requests.Response, deadline: Deadline, context: dict[str, Any]
-    ) -> HTTPResult:
+    def answer(self, response: Response, deadline: Deadline, context: dict[str, Any]) -> HTTPResult:
         body = self.read_body(response, MAX_BODY_BYTES, context)
         content_type = response.headers.get("Content-Type", "")
         try:
             data, text = decode_json(body, content_type)
         except BodyError as exc:
-            raise self.not_json(response.status_code, body, content_type, exc, context) from None
-        failure = self.rules.failure(response.status_code, data, text)
+            raise self.not_json(response.status, body, content_type, exc, context) from None
+        failure = self.rules.failure(response.status, data, text)
         if failure is not None:
             raise self.vendor_error(failure, response, data, text, context)
-        return HTTPResult(response.status_code, response.headers, data, text)
+        return HTTPResult(response.status, response.headers, data, text)
 
     def status_and_json(
-        self, response: requests.Response, deadline: Deadline, context: dict[str, Any]
+        self, response: Response, deadline: Deadline, context: dict[str, Any]
     ) -> tuple[int, Any]:
         """Any answer as (status, JSON or None): for callers that read errors themselves."""
         body = self.read_body(response, MAX_ERROR_BODY_BYTES, context)
@@ -107,10 +106,10 @@ class AnswerReader:
             data, _ = decode_json(body, response.headers.get("Content-Type", ""))
         except BodyError:
             data = None
-        return response.status_code, data
+        return response.status, data
 
     def spool_array(
-        self, response: requests.Response, deadline: Deadline, context: dict[str, Any]
+        self, response: Response, deadline: Deadline, context: dict[str, Any]
     ) -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
         guard = DepthGuard()
@@ -127,7 +126,7 @@ class AnswerReader:
                 if written > MAX_SPOOL_BYTES:
                     raise BodyError(f"larger than {MAX_SPOOL_BYTES // 1024**3} GiB")
                 # Time is earned by bytes received, not decoded: a gzip bomb earns nothing.
-                wire = int(response.raw.tell())
+                wire = int(response.tell())
                 deadline.extend((wire - earned) / STREAM_BYTES_PER_SECOND)
                 earned = wire
         except BodyError as exc:
@@ -144,7 +143,7 @@ class AnswerReader:
         return spool
 
     def _check_array_start(
-        self, spool: IO[bytes], response: requests.Response, context: dict[str, Any]
+        self, spool: IO[bytes], response: Response, context: dict[str, Any]
     ) -> None:
         head = spool.read(4096)
         if head.lstrip()[:1] == b"[":
@@ -156,7 +155,7 @@ class AnswerReader:
         try:
             data, text = decode_json(body, content_type)
         except BodyError as exc:
-            raise self.not_json(response.status_code, body, content_type, exc, context) from None
+            raise self.not_json(response.status, body, content_type, exc, context) from None
         got = "an empty body" if data is None else type(data).__name__
         raise MalformedResponse(
             f"GET {context['url']}: expected a JSON array, got {got}",
@@ -176,15 +175,15 @@ class AnswerReader:
 
     # reading bytes ---------------------------------------------------------------------------
 
-    def chunks(self, response: requests.Response, context: dict[str, Any]) -> Iterator[bytes]:
+    def chunks(self, response: Response, context: dict[str, Any]) -> Iterator[bytes]:
         """The body's bytes as they arrive; every way reading can fail is a ``Failure``."""
         method, url = context["method"], context["url"]
         decoded = 0
         try:
-            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):
+            for chunk in response.stream(CHUNK_BYTES, decode_content=True):
                 decoded += len(chunk)
                 if decoded > INFLATION_CHECK_BYTES:
-                    wire = max(int(response.raw.tell()), 1)  # bytes as received, undecoded
+                    wire = max(int(response.tell()), 1)  # bytes as received, undecoded
                     if decoded > MAX_INFLATION * wire:
                         raise Failure(
                             MalformedResponse(
@@ -216,7 +215,7 @@ class AnswerReader:
                 ),
                 sent=True,
             ) from None
-        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError):
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError):
             raise Failure(
                 MalformedResponse(f"{method} {url}: the response body was cut off", **context),
                 sent=True,
@@ -224,7 +223,7 @@ class AnswerReader:
         finally:
             response.close()
 
-    def read_body(self, response: requests.Response, limit: int, context: dict[str, Any]) -> bytes:
+    def read_body(self, response: Response, limit: int, context: dict[str, Any]) -> bytes:
         body = bytearray()
         for chunk in self.chunks(response, context):
             body += chunk
@@ -263,9 +262,9 @@ class AnswerReader:
             **context,
         )
 
-    def error(self, response: requests.Response, context: dict[str, Any]) -> MDMError:
+    def error(self, response: Response, context: dict[str, Any]) -> MDMError:
         """A non-2xx answer as the error class its status (or the vendor's body) means."""
-        status = response.status_code
+        status = response.status
         content_type = response.headers.get("Content-Type", "")
         try:
             body = self.read_body(response, MAX_ERROR_BODY_BYTES, context)
@@ -289,13 +288,13 @@ class AnswerReader:
     def vendor_error(
         self,
         vendor: VendorError,
-        response: requests.Response,
+        response: Response,
         data: Any,
         text: str,
         context: dict[str, Any],
     ) -> MDMError:
         """The one place an answer's failure becomes an error, whatever its HTTP status."""
-        status = response.status_code
+        status = response.status
         said = " ".join(self.redact(vendor.message or "").split())  # one line, whatever it held
         message = f"{context['method']} {context['url']}: {said}"
         request_id = vendor.request_id or self.rules.request_id(response.headers, data)
@@ -318,7 +317,7 @@ class AnswerReader:
         )
 
 
-def generic_message(response: requests.Response, status: int, text: str, content_type: str) -> str:
+def generic_message(response: Response, status: int, text: str, content_type: str) -> str:
     if looks_like_html(text, content_type):
         title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
         page = title.group(1).strip() if title else "an HTML error page"

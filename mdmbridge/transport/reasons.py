@@ -1,4 +1,4 @@
-"""One line of why a request failed, from the nest of exceptions requests and urllib3 raise.
+"""One line of why a request failed, from the nest of exceptions urllib3 and http.client raise.
 
 Also decides the one question the retry loop needs answered about such a failure: could the
 request have reached the server? Only a failure to connect is certain not to have.
@@ -6,18 +6,19 @@ request have reached the server? Only a failure to connect is certain not to hav
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Callable
 
-import requests
 import urllib3.exceptions
 
 from mdmbridge.errors import excerpt
 
 
 def root_cause(exc: BaseException) -> BaseException:
-    """The innermost urllib3 reason: requests wraps MaxRetryError(reason=...) in
-    ConnectionError even when the reason was a read timeout, so the outer class misleads."""
+    """The innermost reason: urllib3 wraps an OSError in ProtocolError("Connection
+    aborted.", ...) and a failure to connect in MaxRetryError(reason=...), so the outer
+    class misleads."""
     seen: set[int] = set()
     current: BaseException = exc
     while id(current) not in seen:
@@ -38,8 +39,6 @@ def root_cause(exc: BaseException) -> BaseException:
 def never_sent(exc: Exception) -> bool:
     """True when the request certainly did not reach the server (the connection never
     opened), so even a write may be sent again."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
     root = root_cause(exc)
     # NewConnectionError (refused, unreachable, DNS) subclasses ConnectTimeoutError.
     return isinstance(root, urllib3.exceptions.ConnectTimeoutError)
@@ -47,11 +46,23 @@ def never_sent(exc: Exception) -> bool:
 
 def retry_can_help(exc: Exception) -> bool:
     """Certificate and URL errors are the same next time; connection trouble may not be."""
-    if isinstance(exc, requests.exceptions.SSLError):
+    root = root_cause(exc)
+    if isinstance(exc, urllib3.exceptions.SSLError) or isinstance(root, _CERTAIN):
         return False
-    return isinstance(
-        exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
-    ) or isinstance(root_cause(exc), (urllib3.exceptions.ProtocolError, OSError))
+    return isinstance(exc, _TRANSIENT) or isinstance(root, _TRANSIENT)
+
+
+# What is the same on every try: a certificate refused, a URL that cannot be parsed.
+_CERTAIN = (urllib3.exceptions.SSLError, urllib3.exceptions.LocationValueError)
+# What may not be: no connection, a connection dropped or timed out, a proxy down.
+_TRANSIENT = (
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.TimeoutError,  # connect and read timeouts, refused connections too
+    urllib3.exceptions.ProxyError,
+    urllib3.exceptions.MaxRetryError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 def describe(exc: Exception, redact: Callable[[str], str]) -> str:
@@ -64,7 +75,7 @@ def describe(exc: Exception, redact: Callable[[str], str]) -> str:
     # Checked after the texts: urllib3's NewConnectionError ("refused") subclasses its
     # ConnectTimeoutError, so a refused connection would otherwise read as a timeout.
     timeouts = (TimeoutError, socket.timeout, urllib3.exceptions.TimeoutError)
-    if isinstance(exc, requests.exceptions.Timeout) or isinstance(root, timeouts):
+    if isinstance(exc, timeouts) or isinstance(root, timeouts):
         return "timed out"
     return excerpt(redact(text), 160)  # redacted first: a cut could split a secret
 
