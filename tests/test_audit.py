@@ -285,6 +285,7 @@ def test_audit_command_filters_and_formats(env: Env) -> None:
     assert actions("-t", "acme-ez", "-t", "other") == ["device.refresh", "group.create"]
     assert actions("--action", "wipe") == ["device.wipe"]
     assert actions("--action", "device.*", "--outcome", "unknown") == ["device.refresh"]
+    assert actions("--limit", "2") == ["device.wipe", "device.lock"]
     torn = env("audit", "--format", "json")
     assert "1 damaged line" in torn.err
     jsonl = env("audit", "--format", "jsonl").out.splitlines()

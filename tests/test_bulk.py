@@ -606,7 +606,7 @@ def test_unknown_and_ambiguous_serials_send_nothing(env: Env) -> None:
 
 def test_wipe_shows_the_device_and_is_confirmed_by_its_serial(env: Env) -> None:
     device = next(d for d in env.devices("duo") if d["user_id"])
-    user = env("users", "get", "duo", device["user_id"], "--format", "json").json()[0]
+    user = env("users", "get", "duo", device["user_id"], "--format", "json").json()
     declined = env("devices", "send", "duo", "--serial", device["serial_number"], "wipe",
                    input="y\n", tty=True)  # fmt: skip
     assert declined.code == 130 and env.duo_app.commands == []

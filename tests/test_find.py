@@ -189,6 +189,29 @@ def test_find_formats_name_tenant_and_vendor(
     assert list(rows[0])[:3] == ["tenant", "vendor", "id"]
 
 
+def test_find_columns_and_limit(
+    capsys: pytest.CaptureFixture[str], fleet: tuple[SimServer, SimServer, Path]
+) -> None:
+    """``--columns`` picks and orders the fields in every format; ``--limit`` caps the rows
+    shown (every tenant is still searched); an unknown column is exit 2, naming it."""
+    _, _, config = fleet
+    code, rows, err = find(
+        capsys, config, "--where", "serial_number!=", "--columns", "serial_number,tenant"
+    )
+    assert code == 0, err
+    assert len(rows) == 50 and all(list(r) == ["serial_number", "tenant"] for r in rows)
+    code, rows, err = find(capsys, config, "--where", "serial_number!=", "--limit", "3")
+    assert code == 0, err
+    assert len(rows) == 3
+    assert "found in 2 of 2 tenants" in err
+    code, out, err = run(
+        capsys, "--config", str(config), "find", "--serial", "X", "--columns", "id,colour"
+    )
+    assert code == 2 and out == ""
+    assert "unknown column 'colour'" in assert_one_line_error(err)
+    assert "serial_number" in err  # the valid ones are listed
+
+
 def test_one_tenant_failing_is_reported_beside_the_results(
     capsys: pytest.CaptureFixture[str],
     fleet: tuple[SimServer, SimServer, Path],

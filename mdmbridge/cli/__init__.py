@@ -7,13 +7,16 @@ and only here; ``-v`` adds DEBUG logs (secrets redacted) and tracebacks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import sys
 import traceback
 
 import click
 
-from mdmbridge.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, exit_code_for
+from mdmbridge.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exit_code_for
 from mdmbridge.errors import MDMError
 
 
@@ -40,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as done:
         return int(done.exit_code)
+    except BrokenPipeError:
+        return _output_closed()
+    except SystemExit:
+        # With standalone_mode off, click exits only when a write hit EPIPE (it pacifies
+        # the streams first). The reader of our output left (``| head -1``): that is done.
+        if _stdout_gone():
+            return _output_closed()
+        raise
     except Exception as exc:  # a bug: say so in one line, the traceback only with -v
         if verbose:
             traceback.print_exc()
@@ -48,7 +59,33 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 1
+    try:
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+    except BrokenPipeError:
+        return _output_closed()
     return int(result or 0)
+
+
+def _stdout_gone() -> bool:
+    """Whether the reader of stdout has gone (a pipe whose other end was closed)."""
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        poller = select.poll()
+    except (AttributeError, OSError, ValueError):
+        return True  # no poll() here (Windows): trust the EPIPE
+    poller.register(fd, select.POLLOUT)
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+
+
+def _output_closed() -> int:
+    """``mdmbridge ... | head -1``: the reader has what it wanted. Exit 0, quietly: point
+    stdout at devnull so the interpreter's last flush does not complain (the Python
+    docs' recipe for SIGPIPE, with exit 0 rather than 1 as ``head`` users expect)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+        os.close(devnull)
+    return EXIT_OK
 
 
 def _verbose(argv: list[str]) -> bool:

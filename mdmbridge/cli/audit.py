@@ -15,7 +15,9 @@ import click
 
 from mdmbridge import audit
 from mdmbridge.audit_read import AuditQuery, parse_instant, read_audit
+from mdmbridge.cli.common import LIMIT, NO_PAGER
 from mdmbridge.cli.exits import EXIT_OK
+from mdmbridge.cli.options import complete_tenant_name
 from mdmbridge.cli.output import emit, format_option
 from mdmbridge.cli.state import State
 from mdmbridge.errors import ValidationError
@@ -67,6 +69,7 @@ def use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None)
     "tenants",
     multiple=True,
     metavar="TENANT",
+    shell_complete=complete_tenant_name,
     help="only this tenant (repeatable; globs such as 'acme-*')",
 )
 @click.option(
@@ -83,6 +86,8 @@ def use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None)
     type=click.Choice(audit.OUTCOMES),
     help="only this outcome (repeatable)",
 )
+@LIMIT
+@NO_PAGER
 @format_option()
 @click.pass_obj
 def audit_command(
@@ -91,6 +96,8 @@ def audit_command(
     tenants: tuple[str, ...],
     actions: tuple[str, ...],
     outcomes: tuple[str, ...],
+    limit: int | None,
+    no_pager: bool,
     fmt: str,
 ) -> int:
     """Every write mdmbridge sent, oldest first: who, where, what, and how it ended."""
@@ -107,12 +114,20 @@ def audit_command(
             err=True,
         )
     if fmt in ("json", "jsonl"):
-        emit(state.out, [], found.entries, fmt)
+        emit(state.out, [], found.entries, fmt, limit=limit)
     elif fmt == "csv":
-        emit(state.out, FLAT_COLUMNS, _flat(found.entries), fmt)
+        emit(state.out, FLAT_COLUMNS, _flat(found.entries), fmt, limit=limit)
     else:
         title = f"audit log {path} ({len(found.entries)} writes)"
-        emit(state.out, TABLE_COLUMNS, _table(found.entries), fmt, title=title)
+        emit(
+            state.out,
+            TABLE_COLUMNS,
+            _table(found.entries),
+            fmt,
+            title=title,
+            limit=limit,
+            page=not no_pager,
+        )
     return EXIT_OK
 
 

@@ -24,6 +24,7 @@ from mdmbridge.audit import AuditLog, AuditTarget
 from mdmbridge.bulk.actions import COMMANDS, CommandWord, build_command, command_params
 from mdmbridge.capabilities import Capability
 from mdmbridge.cli.common import (
+    LISTING,
     RAW,
     TENANT,
     YES,
@@ -31,6 +32,7 @@ from mdmbridge.cli.common import (
     command,
     show_record,
     show_records,
+    view_of,
 )
 from mdmbridge.cli.common import title as _title
 from mdmbridge.cli.common import where as _where
@@ -84,11 +86,14 @@ def device_commands() -> list[click.Command]:
         show_record(state, device, fmt, raw=raw)
         return EXIT_OK
 
-    def locations(state: State, tenant: str, device_id: str, fmt: str, raw: bool) -> int:
+    def locations(
+        state: State, tenant: str, device_id: str, fmt: str, raw: bool, **listing: Any
+    ) -> int:
+        view = view_of(Location, **listing)
         with state.tenant(tenant).connect(read_only=True) as client:
             found = client.locations.list(device_id=device_id)
             title = f"locations of device {device_id} in {_title(client)}"
-            show_records(state, Location, found, fmt, raw=raw, title=title)
+            show_records(state, Location, found, fmt, raw=raw, title=title, view=view)
         return EXIT_OK
 
     return [
@@ -120,6 +125,7 @@ def device_commands() -> list[click.Command]:
             click.argument("device_id"),
             format_option(),
             RAW,
+            *LISTING,
         ),
         _send_command(),
     ]

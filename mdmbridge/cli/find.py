@@ -19,6 +19,7 @@ from typing import Any
 import click
 from rich.text import Text
 
+from mdmbridge.cli.common import COLUMNS, LIMIT, NO_PAGER, chosen_columns
 from mdmbridge.cli.exits import exit_for
 from mdmbridge.cli.options import tenant_option
 from mdmbridge.cli.output import emit, format_option
@@ -85,6 +86,9 @@ def name_condition(text: str, entity: str) -> Condition:
 @tenant_option()
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--raw", is_flag=True, help="include the vendor's payload (raw column)")
+@COLUMNS
+@LIMIT
+@NO_PAGER
 @format_option()
 @click.pass_obj
 def find_command(
@@ -97,9 +101,15 @@ def find_command(
     names: tuple[str, ...],
     workers: int,
     raw: bool,
+    columns: str | None,
+    limit: int | None,
+    no_pager: bool,
     fmt: str,
 ) -> int:
-    """Find devices, users or groups across the selected tenants, in parallel."""
+    """Find devices, users or groups across the selected tenants, in parallel.
+
+    ``--limit`` caps the rows shown, not the search: every selected tenant is still
+    searched, so a failure is never hidden behind the cap."""
     if not any((serial, email, name_text, where)):
         raise click.UsageError("say what to find: --serial, --email, --name or --where")
     for flag, value in (("--serial", serial), ("--email", email), ("--name", name_text)):
@@ -108,6 +118,8 @@ def find_command(
     chosen = find_entity(entity, serial, email)
     spec = ENTITIES[chosen]
     test = parse_where(list(where), spec)  # a mistake is exit 2, before any request
+    wanted = chosen_columns(spec.model, columns)
+    raw = raw or bool(wanted and "raw" in wanted)  # named in --columns: the payload is read
     if name_text is not None:
         test = Where(test.entity, (name_condition(name_text.strip(), chosen), *test.conditions))
     filters: dict[str, Any] = {}
@@ -116,9 +128,9 @@ def find_command(
             filters[KEYS[key][1]] = value.strip()
     tenants = select_tenants(state.tenants(), names)
 
-    columns = tuple(c for c in columns_of(spec.model) if raw or c.name != "raw")
-    make = row_maker(columns, encode_json=False)
-    keys = [c.name for c in columns]
+    fields = tuple(c for c in columns_of(spec.model) if raw or c.name != "raw")
+    make = row_maker(fields, encode_json=False)
+    keys = [c.name for c in fields]
 
     def search(tenant: Tenant) -> list[dict[str, Any]]:
         with tenant.connect(read_only=True) as client:
@@ -131,9 +143,21 @@ def find_command(
     ordered = [outcomes[t.name] for t in tenants]  # rows in the order the tenants were chosen
     rows = [row for o in ordered if o.value is not None for row in o.value]
     shown = keys
-    if fmt == "table":
+    if wanted:
+        shown = wanted
+        rows = [{c: row.get(c) for c in wanted} for row in rows]
+    elif fmt == "table":
         shown = ["tenant", "vendor", "id", *TABLE_COLUMNS[spec.name], *(["raw"] if raw else [])]
-    emit(state.out, shown, rows, fmt, title=f"{spec.name} found")
+    emit(
+        state.out,
+        shown,
+        rows,
+        fmt,
+        title=f"{spec.name} found",
+        limit=limit,
+        chosen=bool(wanted),
+        page=not no_pager,
+    )
     errors = [o.error for o in ordered if o.error is not None]
     for outcome in ordered:
         if outcome.error is not None:

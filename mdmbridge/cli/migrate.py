@@ -15,6 +15,7 @@ from rich.text import Text
 
 import mdmbridge.migrate as migration
 from mdmbridge.cli.exits import EXIT_OK, EXIT_PARTIAL, exit_code_for_stop
+from mdmbridge.cli.options import complete_tenant_name
 from mdmbridge.cli.state import State
 from mdmbridge.migrate.model import Step
 
@@ -31,8 +32,12 @@ def migrate_group() -> click.Group:
 
 
 @click.command("plan")
-@click.option("--from", "source", required=True, help="source tenant")
-@click.option("--to", "target", required=True, help="target tenant")
+@click.option(
+    "--from", "source", required=True, shell_complete=complete_tenant_name, help="source tenant"
+)
+@click.option(
+    "--to", "target", required=True, shell_complete=complete_tenant_name, help="target tenant"
+)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--group-separator",
@@ -145,8 +150,12 @@ def apply_command(
 
 
 @click.command("verify")
-@click.option("--from", "source", required=True, help="source tenant")
-@click.option("--to", "target", required=True, help="target tenant")
+@click.option(
+    "--from", "source", required=True, shell_complete=complete_tenant_name, help="source tenant"
+)
+@click.option(
+    "--to", "target", required=True, shell_complete=complete_tenant_name, help="target tenant"
+)
 @click.option("--ledger", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True

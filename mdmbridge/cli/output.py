@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
+from mdmbridge.cli import pager
+from mdmbridge.cli.table import clean, ranked, render
 from mdmbridge.entities import columns_of
 from mdmbridge.export.schema import row_maker
 from mdmbridge.models import Record
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -63,8 +67,20 @@ def emit(
     fmt: str,
     *,
     title: str = "",
+    limit: int | None = None,
+    chosen: bool = False,
+    page: bool = True,
+    keep: Sequence[str] = ("id",),
+    right: Sequence[str] = (),
 ) -> int:
-    """Write rows in ``fmt``; returns how many. Streams for jsonl/csv (flat memory)."""
+    """Write rows in ``fmt``; returns how many. Streams for jsonl/csv (flat memory).
+
+    A table fits the width of the console's stream (:mod:`mdmbridge.cli.table`): columns
+    drop by importance unless ``chosen`` (the user named them), ``keep`` columns are never
+    cut, ``right`` ones align right; on a terminal a long table goes through the pager
+    unless ``page`` is False. ``limit`` stops after that many rows, in every format."""
+    if limit is not None:
+        rows = itertools.islice(rows, limit)
     count = 0
     if fmt == "jsonl":
         for row in rows:
@@ -87,14 +103,29 @@ def emit(
         count = len(items)
         click.echo(json.dumps(items, ensure_ascii=False, indent=2, default=str))
     else:
-        table = Table(title=title or None, show_lines=False)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*[Text(_cell(row.get(c))) for c in columns])  # data, never markup
-            count += 1
-        console.print(table)
+        cells = [[clean(_cell(row.get(c))) for c in columns] for row in rows]
+        count = len(cells)
+        stream = console.file
+        specs = [replace(c, right=c.name in right) for c in ranked(columns, keep=keep)]
+        lines = render(
+            specs,
+            cells,
+            width=pager.width(stream),
+            title=title,
+            shed=not chosen,
+            bold=pager.colour(stream),
+            plain=not pager.unicode(stream),
+        )
+        pager.show(lines, stream, page=page)
     return count
+
+
+def emit_one(console: Console, columns: Sequence[str], row: dict[str, Any], fmt: str) -> None:
+    """One record in a machine format: in ``json`` an object (listings are lists)."""
+    if fmt == "json":
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=str))
+    else:
+        emit(console, columns, [row], fmt)
 
 
 def _flat(value: Any) -> Any:

@@ -13,6 +13,7 @@ import click
 
 from mdmbridge import audit
 from mdmbridge.cli.common import (
+    LISTING,
     RAW,
     TENANT,
     YES,
@@ -24,6 +25,7 @@ from mdmbridge.cli.common import (
     show_record,
     show_records,
     title,
+    view_of,
     where,
 )
 from mdmbridge.cli.exits import EXIT_OK
@@ -71,12 +73,23 @@ def write_option(field: WriteField, *, update: bool) -> Decorator:
 
 
 def list_command(entity: Entity) -> click.Command:
-    def run(state: State, tenant: str, fmt: str, raw: bool, **filters: Any) -> int:
+    def run(
+        state: State,
+        tenant: str,
+        fmt: str,
+        raw: bool,
+        columns: str | None,
+        limit: int | None,
+        no_pager: bool,
+        **filters: Any,
+    ) -> int:
+        # A typo in --columns is exit 2 before any request.
+        view = view_of(entity.model, columns=columns, limit=limit, no_pager=no_pager)
         given = {k: v for k, v in filters.items() if v is not None}
         with state.tenant(tenant).connect(read_only=True) as client:
             records = namespace(client, entity).list(**given)
             heading = f"{entity.name} in {title(client)}"
-            show_records(state, entity.model, records, fmt, raw=raw, title=heading)
+            show_records(state, entity.model, records, fmt, raw=raw, title=heading, view=view)
         return EXIT_OK
 
     return command(
@@ -87,6 +100,7 @@ def list_command(entity: Entity) -> click.Command:
         *(filter_option(f) for f in entity.filter_fields),
         format_option(),
         RAW,
+        *LISTING,
     )
 
 
@@ -94,7 +108,7 @@ def get_command(entity: Entity) -> click.Command:
     def run(state: State, tenant: str, record_id: str, fmt: str, raw: bool) -> int:
         with state.tenant(tenant).connect(read_only=True) as client:
             record = namespace(client, entity).get(record_id)
-        show_record(state, record, fmt, raw=raw)
+        show_record(state, record, fmt, raw=raw, single=True)
         return EXIT_OK
 
     return command(

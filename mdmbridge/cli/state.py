@@ -50,8 +50,13 @@ class State:
 
 
 def _console(*, stderr: bool) -> Console:
-    """On a terminal rich fits its width; into a file or pipe, tables are not squeezed to 80."""
+    """For rich's output (progress bars, the tables of bulk and migrate): on a terminal
+    its width, else ``$COLUMNS``, else wide enough that a pipe is not squeezed to 80.
+    ``emit``'s tables do not use it (:mod:`mdmbridge.cli.table` fits them itself)."""
     from rich.console import Console
 
+    from mdmbridge.cli import pager
+
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 200)
+    width = None if pager.is_terminal(stream) else (pager.width(stream) or 200)
+    return Console(stderr=stderr, soft_wrap=True, width=width)
