@@ -1,17 +1,17 @@
-"""Export speed and memory: mdmbridge's export of T tenants x D devices against the naive
-loop a user would write (plain requests, tenant after tenant, page after page, CSV rows).
+"""Every figure of issue 10, each on one labelled line with its target and PASS or MISS
+(printed, never asserted), repeated ``--runs`` times (min and median).
 
-    .venv/bin/python benchmarks/export.py [--tenants 10] [--devices 5000] [--latency-ms 20]
-        [--vendor ezmdm|duostation|mixed] [--format sqlite] [--workers T]
-        [--entities devices] [--skip-baseline] [--profile]
-    .venv/bin/python benchmarks/export.py --memory-sizes 10000,200000 [--memory-tenants 2]
+    .venv/bin/python benchmarks/export.py                 # the whole issue-10 run (~15 min)
+    .venv/bin/python benchmarks/export.py --quick         # a smoke run (~2 min)
+    .venv/bin/python benchmarks/export.py --runs 3 --only export,bound,cpu
+    .venv/bin/python benchmarks/export.py --profile       # adds a per-thread CPU profile
 
-One simulator subprocess per tenant (seed = tenant number) answers with the injected latency.
-Each measurement runs in a fresh child process, so peak RSS (``ru_maxrss``) is its own.
-Besides wall time, devices/s and peak RSS, the table shows the CPU seconds of the measured
-client process and of all the simulator processes during that run: on a small machine the
-simulators share the cores with the client. Prints figures; asserts nothing about them
-(only that every device was exported).
+The workload (issue 10): T tenants x D devices (10 x 5,000), half DuoSTATION and half ezmdm
+(``--vendor mixed``; the export figure is also printed for all-ezmdm and all-DuoSTATION), one
+simulator subprocess per tenant (seed = tenant number) with ``--latency-ms`` (20) on every
+request. ``mdmbridge export`` runs as a whole process (the real CLI, a tenants file,
+start-up included) against the naive loop a user would write (plain requests, tenant after
+tenant, page after page, CSV rows). See benchmarks/README.md for every figure and the bound.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sims import simulator
+
+HERE = Path(__file__).resolve().parent
 
 # The baseline's view of each vendor: where a listing lives.
 EZMDM_ITEMS = {"devices": "device", "users": "user", "groups": "group"}
@@ -180,9 +185,6 @@ def child_profile(spec: dict[str, Any]) -> None:
         stats.sort_stats(order).print_stats(top)
 
 
-# parent --------------------------------------------------------------------------------------
-
-
 def _simulator_cpu_s() -> float:
     """CPU seconds so far of this process's simulator children (read from /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -236,21 +238,6 @@ def start_tenants(
     return tenants
 
 
-HEADER = (
-    f"{'mode':<10} {'tenants x devices':>18} {'wall s':>8} {'devices/s':>10} "
-    f"{'peak RSS MB':>12} {'client CPU s':>13} {'sim CPU s':>10}"
-)
-
-
-def _row(mode: str, tenants: int, devices: int, r: dict[str, Any]) -> str:
-    count = r["counts"].get("devices", 0)
-    return (
-        f"{mode:<10} {f'{tenants} x {devices}':>18} {r['seconds']:>8.2f} "
-        f"{count / r['seconds']:>10.0f} {r['peak_rss_mb']:>12.1f} {r['cpu_s']:>13.2f} "
-        f"{r['sim_cpu_s']:>10.2f}"
-    )
-
-
 def _check(mode: str, r: dict[str, Any], expected: int, entities: str) -> None:
     if r["failed"]:
         raise SystemExit(f"{mode}: tenants failed: {r['failed']}")
@@ -258,103 +245,343 @@ def _check(mode: str, r: dict[str, Any], expected: int, entities: str) -> None:
         raise SystemExit(f"{mode}: exported {r['counts'].get('devices')} of {expected} devices")
 
 
-def speed(args: argparse.Namespace) -> None:
-    vendors = _vendors(args.vendor, args.tenants)
+# parent --------------------------------------------------------------------------------------
+
+EZMDM_PAGE = 100  # the vendor's page size (what the adapter asks for)
+EZMDM_IN_FLIGHT = 8  # the ezmdm adapter's default page_concurrency
+PASS = "PASS"
+MISS = "MISS"
+
+
+def _verdict(ok: bool) -> str:
+    return PASS if ok else MISS
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    return min(values), statistics.median(values)
+
+
+def _line(
+    label: str, values: list[float], unit: str, target: str, ok: bool, extra: str = ""
+) -> None:
+    low, mid = _stats(values)
+    print(
+        f"{label:<44} min {low:>9.3f} {unit:<6} median {mid:>9.3f} {unit:<6} "
+        f"target {target:<14} {_verdict(ok)}{extra}"
+    )
+
+
+def _tenants_file(directory: Path, tenants: list[dict[str, Any]]) -> Path:
+    lines = []
+    for tenant in tenants:
+        lines.append(f"[tenants.{tenant['name']}]")
+        lines.append(f'vendor = "{tenant["vendor"]}"')
+        for key, value in tenant["settings"].items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        lines.append("")
+    path = directory / "tenants.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def cli_export(config: Path, output: Path, workers: int, entities: str) -> dict[str, float]:
+    """``mdmbridge export`` as a whole process: wall seconds and its CPU (from wait4)."""
+    output.unlink(missing_ok=True)
+    args = [
+        str(Path(sys.executable).with_name("mdmbridge")),
+        "--config",
+        str(config),
+        "export",
+        "--entities",
+        entities,
+        "--format",
+        "sqlite",
+        "--workers",
+        str(workers),
+        "-o",
+        str(output),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"mdmbridge export failed ({process.returncode}): {stderr[-2000:]}")
+    return {
+        "seconds": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def _rows(database: Path, table: str = "devices") -> int:
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        return int(db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+
+def latency_bound(
+    vendors: list[str], devices: int, latency_s: float, workers: int
+) -> tuple[float, int]:
+    """The wall time latency alone forces, and the requests it counts.
+
+    A DuoSTATION tenant is one request (its API does not page); an ezmdm tenant is its
+    first page (which tells the total), then the other pages with EZMDM_IN_FLIGHT in
+    flight: 1 + ceil((pages - 1) / in-flight) round trips. Tenants run ``workers`` at a
+    time, longest first; the bound is when the last one can finish.
+    """
+    per_tenant: list[float] = []
+    requests = 0
+    for vendor in vendors:
+        if vendor == "duostation":
+            trips, made = 1, 1
+        else:
+            pages = max(1, math.ceil(devices / EZMDM_PAGE))
+            trips, made = 1 + math.ceil((pages - 1) / EZMDM_IN_FLIGHT), pages
+        per_tenant.append(trips * latency_s)
+        requests += made
+    slots = [0.0] * max(1, min(workers, len(per_tenant)))
+    for seconds in sorted(per_tenant, reverse=True):
+        slots[slots.index(min(slots))] += seconds
+    return max(slots), requests
+
+
+def figure_export(args: argparse.Namespace, kind: str, tmp: Path, results: dict[str, Any]) -> None:
+    vendors = _vendors(kind, args.tenants)
     workers = args.workers or args.tenants
     expected = args.tenants * args.devices
-    baseline_ok = set(args.entities.split(",")) <= set(EZMDM_ITEMS)
     with ExitStack() as stack:
-        started = time.perf_counter()
-        tenants = start_tenants(
-            stack, vendors, args.devices, args.latency_ms, args.page_concurrency
-        )
-        print(
-            f"{args.tenants} simulators ({args.vendor}) up in "
-            f"{time.perf_counter() - started:.1f} s; latency {args.latency_ms:g} ms a request; "
-            f"entities {args.entities}; format {args.format}; workers {workers}; "
-            f"{os.cpu_count()} CPUs; each row a fresh client process"
-        )
-        spec = {
-            "tenants": tenants,
-            "format": args.format,
-            "entities": args.entities,
-            "workers": workers,
-            "processes": args.processes,
-            "profile_top": args.profile_top,
-            "profile_out": args.profile_out,
-        }
-        if args.warmup and baseline_ok:
-            # The simulators build each record the first time they serve it, then cache it:
-            # serve everything once, so neither measured run pays for that (or for the other).
-            warm = run_child("baseline", spec)
-            print(f"simulators warmed up (every listing served once, {warm['seconds']:.1f} s)")
-        print(HEADER)
-        ours = run_child("mdmbridge", spec)
-        _check("mdmbridge", ours, expected, args.entities)
-        print(_row("mdmbridge", args.tenants, args.devices, ours))
-        if args.skip_baseline or not baseline_ok:
-            if not baseline_ok:
-                print(f"(no baseline: it covers only {', '.join(EZMDM_ITEMS)})")
-        else:
-            base = run_child("baseline", spec)
-            _check("baseline", base, expected, args.entities)
-            if base["counts"] != ours["counts"]:
-                print(f"note: counts differ: mdmbridge {ours['counts']}, baseline {base['counts']}")
-            print(_row("baseline", args.tenants, args.devices, base))
-            print(
-                f"ratio baseline/mdmbridge wall time: {base['seconds'] / ours['seconds']:.2f} "
-                f"(mdmbridge peak RSS {ours['peak_rss_mb'] - base['peak_rss_mb']:+.1f} MB "
-                "against the baseline)"
-            )
-        print(
-            f"mdmbridge phases: collect {ours['collect_s']:.2f} s (slowest tenant; tenants in "
-            f"parallel), then assemble into {args.format} "
-            f"{ours['seconds'] - ours['collect_s']:.2f} s"
-        )
-        if args.profile:
-            print()
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", "profile", json.dumps(spec)],
-                capture_output=True,
-                text=True,
-            )
-            print(done.stdout if done.returncode == 0 else done.stderr)
+        tenants = start_tenants(stack, vendors, args.devices, args.latency_ms, 0)
+        config = _tenants_file(tmp, tenants)
+        spec = {"tenants": tenants, "format": "csv", "entities": "devices", "workers": workers}
+        run_child("baseline", spec)  # warm-up: every listing served once, by the simulators
+        ours: list[dict[str, float]] = []
+        base: list[dict[str, Any]] = []
+        for _ in range(args.runs):
+            out = tmp / "export.sqlite"
+            sim0 = _simulator_cpu_s()
+            run = cli_export(config, out, workers, "devices")
+            run["sim_cpu_s"] = _simulator_cpu_s() - sim0
+            rows = _rows(out)
+            if rows != expected:
+                raise SystemExit(f"mdmbridge export ({kind}): {rows} of {expected} devices")
+            ours.append(run)
+            baseline = run_child("baseline", spec)
+            _check("baseline", baseline, expected, "devices")
+            base.append(baseline)
+    ratios = [b["seconds"] / o["seconds"] for o, b in zip(ours, base, strict=True)]
+    _line(
+        f"export {kind} {args.tenants}x{args.devices}: naive/mdmbridge",
+        ratios,
+        "x",
+        ">= 10x",
+        min(ratios) >= 10,
+        f"  (mdmbridge {statistics.median([o['seconds'] for o in ours]):.2f} s wall, "
+        f"naive {statistics.median([b['seconds'] for b in base]):.2f} s, "
+        f"simulators {statistics.median([o['sim_cpu_s'] for o in ours]):.2f} s CPU)",
+    )
+    results[kind] = {"ours": ours, "workers": workers, "vendors": vendors}
 
 
-def memory(args: argparse.Namespace) -> None:
+def figure_cpu_and_bound(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    mixed = results.get("mixed")
+    if mixed is None:
+        print("client CPU / latency bound: skipped (they come from the mixed export run)")
+        return
+    devices = args.tenants * args.devices
+    per_device = [o["cpu_s"] / devices * 1e6 for o in mixed["ours"]]
+    _line(
+        f"client CPU per device at {devices:,} devices",
+        per_device,
+        "us",
+        "<= 10 us",
+        min(per_device) <= 10,
+        "  (the whole mdmbridge process: start-up, requests, parsing, SQLite)",
+    )
+    bound, requests = latency_bound(
+        mixed["vendors"], args.devices, args.latency_ms / 1000, mixed["workers"]
+    )
+    ratios = [o["seconds"] / bound for o in mixed["ours"]]
+    _line(
+        "mixed export wall / latency bound",
+        ratios,
+        "x",
+        "<= 1.5x",
+        min(ratios) <= 1.5,
+        f"  (bound {bound:.3f} s: {requests} requests, {args.latency_ms:g} ms each, "
+        f"{mixed['workers']} tenants and {EZMDM_IN_FLIGHT} ezmdm pages in flight)",
+    )
+
+
+def _script(name: str, *extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(HERE / name), *extra], capture_output=True, text=True, timeout=1800
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed: {done.stderr[-1500:]}")
+    return done.stdout
+
+
+def figure_startup(args: argparse.Namespace) -> None:
+    if not (HERE / "startup.py").exists():
+        print("start-up CPU to first request: skipped (benchmarks/startup.py is missing)")
+        return
+    said = _script("startup.py", "--runs", str(args.runs))
+    found = re.search(r"min ([0-9.]+), median ([0-9.]+)", said)
+    if found is None:
+        print(f"start-up CPU to first request: could not read startup.py's output: {said!r}")
+        return
+    low, mid = float(found[1]), float(found[2])
+    print(
+        f"{'start-up CPU to the first request':<44} min {low:>9.3f} {'s':<6} median "
+        f"{mid:>9.3f} {'s':<6} target {'<= 0.2 s':<14} {_verdict(low <= 0.2)}  (startup.py)"
+    )
+
+
+def figure_memory(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.memory_sizes.split(",")]
     count = args.memory_tenants
-    print(
-        f"memory: mdmbridge export alone, {count} {args.vendor} tenant(s) per size; "
-        f"latency {args.latency_ms:g} ms; entities {args.entities}; format {args.format}; "
-        "each row a fresh client process"
-    )
-    print(HEADER)
-    results: list[tuple[int, dict[str, Any]]] = []
+    peaks: dict[int, list[float]] = {}
     for size in sizes:
         per_tenant = size // count
         with ExitStack() as stack:
-            vendors = _vendors(args.vendor, count)
             tenants = start_tenants(
-                stack, vendors, per_tenant, args.latency_ms, args.page_concurrency
+                stack, _vendors(args.memory_vendor, count), per_tenant, args.latency_ms, 0
             )
             spec = {
                 "tenants": tenants,
-                "format": args.format,
-                "entities": args.entities,
-                "workers": args.workers or count,
-                "processes": args.processes,
+                "format": "sqlite",
+                "entities": "devices",
+                "workers": count,
+                "processes": 0,
             }
-            r = run_child("mdmbridge", spec)
-        _check("mdmbridge", r, per_tenant * count, args.entities)
-        print(_row("mdmbridge", count, per_tenant, r))
-        results.append((per_tenant * count, r))
-    smallest = results[0]
-    for size, r in results[1:]:
-        print(
-            f"peak RSS at {size} devices - at {smallest[0]}: "
-            f"{r['peak_rss_mb'] - smallest[1]['peak_rss_mb']:+.1f} MB"
+            for _ in range(args.runs):
+                r = run_child("mdmbridge", spec)
+                _check("mdmbridge", r, per_tenant * count, "devices")
+                peaks.setdefault(size, []).append(r["peak_rss_mb"])
+    small = sizes[0]
+    for size in sizes[1:]:
+        deltas = [b - a for a, b in zip(peaks[small], peaks[size], strict=True)]
+        _line(
+            f"peak RSS at {size:,} - at {small:,} devices",
+            deltas,
+            "MB",
+            "<= 50 MB",
+            max(deltas) <= 50,
+            f"  ({count} {args.memory_vendor} tenants; {statistics.median(peaks[small]):.1f} MB "
+            f"at {small:,}, {statistics.median(peaks[size]):.1f} MB at {size:,})",
         )
+
+
+def figure_big_duostation(args: argparse.Namespace, tmp: Path) -> None:
+    size = args.big_duostation
+    with ExitStack() as stack:
+        tenants = start_tenants(stack, ["duostation"], size, args.latency_ms, 0)
+        config = _tenants_file(tmp, tenants)
+        walls, rows = [], []
+        for _ in range(args.runs):
+            out = tmp / "big.sqlite"
+            run = cli_export(config, out, 1, "devices")
+            walls.append(run["seconds"])
+            rows.append(_rows(out))
+    ok = all(r == size for r in rows)
+    print(
+        f"{f'DuoSTATION tenant of {size:,} devices':<44} rows {min(rows):>9,}        "
+        f"wall median {statistics.median(walls):>7.2f} s      target {'every row':<14} "
+        f"{_verdict(ok)}"
+    )
+
+
+def figure_devices_list(args: argparse.Namespace) -> None:
+    if not (HERE / "cli_list.py").exists():
+        print("devices list 5,000 on a terminal: skipped (benchmarks/cli_list.py is missing)")
+        return
+    said = _script("cli_list.py", "--devices", "5000", "--runs", str(args.runs))
+    found = re.search(r"table \(terminal\)\s+([0-9.]+)\s+([0-9.]+)", said)
+    if found is None:
+        print(f"devices list: could not read cli_list.py's output: {said!r}")
+        return
+    low, mid = float(found[1]), float(found[2])
+    print(
+        f"{'devices list TENANT (5,000) on a terminal':<44} min {low:>9.3f} {'s CPU':<6} median "
+        f"{mid:>9.3f} {'s CPU':<6} target {'< 1 s CPU':<14} {_verdict(low < 1)}  (cli_list.py)"
+    )
+
+
+def figure_plan(args: argparse.Namespace) -> None:
+    if not (HERE / "plan_save.py").exists():
+        print("migrate plan write: skipped (benchmarks/plan_save.py is missing)")
+        return
+    values = []
+    for _ in range(args.runs):
+        found = re.search(r"migrate plan, 5,000 users: ([0-9.]+) s", _script("plan_save.py"))
+        if found is None:
+            print("migrate plan write: could not read plan_save.py's output")
+            return
+        values.append(float(found[1]) * 1000)
+    _line(
+        "migrate plan write, 5,000 users",
+        values,
+        "ms",
+        "a few ms (<=10)",
+        min(values) <= 10,
+        "  (plan_save.py: Plan.save as the CLI does)",
+    )
+
+
+FIGURES = ("export", "cpu", "bound", "startup", "memory", "big", "list", "plan")
+
+
+def figures(args: argparse.Namespace) -> None:
+    wanted = set(args.only.split(",")) if args.only else set(FIGURES)
+    print(
+        f"issue 10 figures: {args.tenants} tenants x {args.devices:,} devices, "
+        f"{args.latency_ms:g} ms a request, {os.cpu_count()} CPUs, {args.runs} run(s) each; "
+        "simulators in their own processes"
+    )
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-issue10-") as name:
+        tmp = Path(name)
+        if wanted & {"export", "cpu", "bound"}:
+            kinds = ["mixed", "ezmdm", "duostation"] if "export" in wanted else ["mixed"]
+            for kind in kinds:
+                figure_export(args, kind, tmp, results)
+            if wanted & {"cpu", "bound"}:
+                figure_cpu_and_bound(args, results)
+        if "startup" in wanted:
+            figure_startup(args)
+        if "memory" in wanted:
+            figure_memory(args)
+        if "big" in wanted:
+            figure_big_duostation(args, tmp)
+        if "list" in wanted:
+            figure_devices_list(args)
+        if "plan" in wanted:
+            figure_plan(args)
+
+
+def profile(args: argparse.Namespace) -> None:
+    vendors = _vendors(args.vendor, args.tenants)
+    with ExitStack() as stack:
+        tenants = start_tenants(stack, vendors, args.devices, args.latency_ms, 0)
+        spec = {
+            "tenants": tenants,
+            "format": "sqlite",
+            "entities": "devices",
+            "workers": args.workers or args.tenants,
+            "profile_top": args.profile_top,
+            "profile_out": args.profile_out,
+        }
+        run_child("baseline", {**spec, "format": "csv"})
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", "profile", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+        )
+        print(done.stdout if done.returncode == 0 else done.stderr)
 
 
 def main() -> int:
@@ -362,33 +589,29 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=10)
     parser.add_argument("--devices", type=int, default=5000, help="devices per tenant")
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--vendor", choices=["ezmdm", "duostation", "mixed"], default="ezmdm")
-    parser.add_argument("--format", default="sqlite")
-    parser.add_argument("--workers", type=int, default=0, help="default: one per tenant")
+    parser.add_argument("--runs", type=int, default=1, help="repeat each measurement")
+    parser.add_argument("--workers", type=int, default=0, help="tenants at once (default: all)")
+    parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(FIGURES)}")
+    parser.add_argument("--memory-sizes", default="10000,1000000")
+    parser.add_argument("--memory-tenants", type=int, default=2)
     parser.add_argument(
-        "--processes",
-        type=int,
-        default=0,
-        help="collect tenants in this many worker processes (0: threads); see docs",
+        "--memory-vendor", choices=["ezmdm", "duostation", "mixed"], default="mixed"
     )
-    parser.add_argument("--entities", default="devices")
+    parser.add_argument("--big-duostation", type=int, default=500_000)
     parser.add_argument(
-        "--page-concurrency", type=int, default=0, help="ezmdm pages in flight (0: default)"
+        "--quick",
+        action="store_true",
+        help="a smoke run: 4 x 2,500 devices, memory 10k vs 200k, 100k DuoSTATION",
     )
-    parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
-        "--no-warmup",
-        dest="warmup",
-        action="store_false",
-        help="measure against cold simulators (the first run then pays their record building)",
+        "--vendor",
+        choices=["ezmdm", "duostation", "mixed"],
+        default="mixed",
+        help="the workload --profile uses",
     )
-    parser.add_argument("--profile", action="store_true", help="also profile the export")
+    parser.add_argument("--profile", action="store_true", help="profile the export instead")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--profile-out", help="also save the merged profile (pstats) here")
-    parser.add_argument(
-        "--memory-sizes", help="memory mode: total devices per run, e.g. 10000,200000"
-    )
-    parser.add_argument("--memory-tenants", type=int, default=2)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -399,10 +622,13 @@ def main() -> int:
             run = child_mdmbridge if mode == "mdmbridge" else child_baseline
             print(json.dumps(run(spec)))
         return 0
-    if args.memory_sizes:
-        memory(args)
+    if args.quick:
+        args.tenants, args.devices = 4, 2500
+        args.memory_sizes, args.big_duostation = "10000,200000", 100_000
+    if args.profile:
+        profile(args)
     else:
-        speed(args)
+        figures(args)
     return 0
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from mdmbridge.simulation.faults import FaultKind
 from mdmbridge.simulation.server import SimRequest, SimResponse, iter_json_array
 
+from .table import SeededTable
+
 ID_SHAPES = ("number", "string", "object")
 STREAM_THRESHOLD = 2000  # arrays longer than this are streamed, not built in memory
 
@@ -43,6 +45,17 @@ def created(new_id: int, id_shape: str) -> SimResponse:
     if id_shape == "object":
         return SimResponse.json({"Id": new_id})
     return SimResponse.json(new_id)
+
+
+def table_listing(request: SimRequest, table: SeededTable[Any]) -> SimResponse:
+    """A whole table as a JSON array, encoded (and cached) chunk by chunk rather than built
+    as a list: DuoSTATION does not page, so this is a whole fleet's answer. Small ones go
+    out with a Content-Length, as :func:`listing` would send them, byte for byte."""
+    if len(table) and any(rule.kind is FaultKind.DUPLICATE for rule in request.faults.offered):
+        return listing(request, [dict(record) for record in table.records()])
+    if len(table) > STREAM_THRESHOLD:
+        return SimResponse(chunks=table.encoded_chunks())
+    return SimResponse(body=b"".join(table.encoded_chunks()))
 
 
 def listing(request: SimRequest, items: list[dict[str, Any]]) -> SimResponse:

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from mdmbridge.simulation.server import SimRequest, SimResponse
 
-from .answers import empty, listing
+from .answers import Refused, empty, listing, table_listing
 from .body import guid_id, query_int, query_text, read_body, same
 from .state import DuoStationState, Record, find
 
@@ -39,20 +39,26 @@ class DeviceRoutes(DuoStationState):
         tag_id = query_int(request, "tagId")
         tagged: set[str] | None = None
         if tag_id is not None:
-            tagged = {t["DeviceId"] for t in self.device_tags.values() if t["TagId"] == tag_id}
-        candidates: Iterable[str]
-        order = self._device_order.__getitem__
+            tagged = {t["DeviceId"] for t in self.device_tags.records() if t["TagId"] == tag_id}
+        if all(value is None for value in (serial, group_id, user_id, account, tagged)):
+            return table_listing(request, self.devices)
+        candidates: Iterable[str] | None = None
+        order = self._device_order
         if serial is not None:
             candidates = sorted(self._devices_by_serial.get(serial.casefold(), ()), key=order)
         elif user_id is not None:
             candidates = sorted(self._devices_by_user.get(user_id, ()), key=order)
         elif tagged is not None:
             candidates = sorted(tagged, key=order)
-        else:
-            candidates = self.devices.keys()
+        rows: Iterable[Record | None] = (
+            self.devices.records()
+            if candidates is None
+            else (self.devices.peek(device_id) for device_id in candidates)
+        )
         out: list[Record] = []
-        for device_id in candidates:
-            device = self.devices[device_id]
+        for device in rows:
+            if device is None:
+                continue
             if serial is not None and not same(device["SerialNumber"], serial):
                 continue
             if group_id is not None and device["GroupId"] != group_id:
@@ -61,13 +67,15 @@ class DeviceRoutes(DuoStationState):
                 continue
             if account is not None and not same(device["AccountName"], account):
                 continue
-            if tagged is not None and device_id not in tagged:
+            if tagged is not None and device["Id"] not in tagged:
                 continue
             out.append(dict(device))
         return listing(request, out)
 
     def _get_device(self, request: SimRequest, raw_id: str) -> SimResponse:
-        device = find(self.devices, guid_id(raw_id), "Device")
+        device = self.devices.peek(guid_id(raw_id))
+        if device is None:
+            raise Refused(404, f"Device {guid_id(raw_id)} was not found.")
         return SimResponse.json(dict(device))
 
     def _update_device(self, request: SimRequest, raw_id: str) -> SimResponse:
@@ -76,14 +84,7 @@ class DeviceRoutes(DuoStationState):
         body = read_body(request)
         user_id = body.integer("userId", required=True)
         user = find(self.users, user_id, "User")
-        old_user = device["UserId"]
-        if old_user is not None and old_user != user_id:
-            bucket = self._devices_by_user.get(old_user)
-            if bucket is not None:
-                bucket.discard(device_id)
-                if not bucket:
-                    del self._devices_by_user[old_user]
-        self._devices_by_user.setdefault(cast(int, user_id), set()).add(device_id)
+        self._link_device(device_id, device["UserId"], cast(int, user_id))
         device["UserId"] = user_id
         device["AccountName"] = user["AccountName"]
         if user["GroupId"] is not None:

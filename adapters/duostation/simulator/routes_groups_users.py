@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from mdmbridge.simulation.server import SimRequest, SimResponse
 
-from .answers import Refused, bad, empty, listing
+from .answers import Refused, bad, empty, listing, table_listing
 from .body import Body, blank, int_id, query_int, query_text, read_body, same
 from .state import DuoStationState, Record, find
 
@@ -127,8 +127,8 @@ class GroupUserRoutes(DuoStationState):
         find(self.groups, group_id, "Group")
         links = (
             ("subgroups", (g for g in self.groups.values() if g["ParentId"] == group_id)),
-            ("linked users", (u for u in self.users.values() if u["GroupId"] == group_id)),
-            ("linked devices", (d for d in self.devices.values() if d["GroupId"] == group_id)),
+            ("linked users", (u for u in self.users.records() if u["GroupId"] == group_id)),
+            ("linked devices", (d for d in self.devices.records() if d["GroupId"] == group_id)),
             ("linked tags", (t for t in self.tags.values() if t["GroupId"] == group_id)),
             (
                 "linked group tags",
@@ -149,17 +149,24 @@ class GroupUserRoutes(DuoStationState):
         account = query_text(request, "account")
         group_id = query_int(request, "groupId")
         tag_id = query_int(request, "tagId")
-        candidates: Iterable[int]
+        if all(value is None for value in (email, phone, account, group_id, tag_id)):
+            return table_listing(request, self.users)
+        candidates: Iterable[int] = ()
         if email is not None:
             candidates = sorted(self._users_by_email.get(email.casefold(), ()))
-        else:
-            candidates = self.users.keys()
         tagged: set[int] | None = None
         if tag_id is not None:
-            tagged = {t["UserId"] for t in self.user_tags.values() if t["TagId"] == tag_id}
+            tagged = {t["UserId"] for t in self.user_tags.records() if t["TagId"] == tag_id}
+        rows: Iterable[Record | None] = (
+            self.users.records()
+            if email is None
+            else (self.users.peek(user_id) for user_id in candidates)
+        )
         out: list[Record] = []
-        for user_id in candidates:
-            user = self.users[user_id]
+        for user in rows:
+            if user is None:
+                continue
+            user_id = user["Id"]
             if email is not None and not same(user["Email"], email):
                 continue
             if phone is not None and not same(user["PhoneNumber"], phone):
@@ -230,7 +237,7 @@ class GroupUserRoutes(DuoStationState):
         user = find(self.users, user_id, "User")
         if self._devices_by_user.get(user_id):
             raise Refused(409, f"User {user_id} has linked devices and cannot be deleted.")
-        for link_id in [k for k, t in self.user_tags.items() if t["UserId"] == user_id]:
+        for link_id in [t["Id"] for t in self.user_tags.records() if t["UserId"] == user_id]:
             del self.user_tags[link_id]
         self._index_email(user_id, user["Email"], None)
         del self.users[user_id]

@@ -11,7 +11,7 @@ from typing import cast
 
 from mdmbridge.simulation.server import SimRequest, SimResponse
 
-from .answers import Refused, bad, empty, listing
+from .answers import Refused, bad, empty, listing, table_listing
 from .body import guid_id, int_id, parse_guid, query_int, query_text, read_body, same
 from .state import DuoStationState, Record, find
 
@@ -58,12 +58,12 @@ class TagRoutes(DuoStationState):
     def _delete_tag(self, request: SimRequest, raw_id: str) -> SimResponse:
         tag_id = int_id(raw_id, "tag")
         find(self.tags, tag_id, "Tag")
-        for what, table in (
-            ("devices", self.device_tags),
-            ("users", self.user_tags),
-            ("groups", self.group_tags),
+        for what, links in (
+            ("devices", self.device_tags.records()),
+            ("users", self.user_tags.records()),
+            ("groups", iter(self.group_tags.values())),
         ):
-            if any(link["TagId"] == tag_id for link in table.values()):
+            if any(link["TagId"] == tag_id for link in links):
                 raise Refused(409, f"Tag {tag_id} is linked to {what} and cannot be deleted.")
         del self.tags[tag_id]
         return empty()
@@ -74,9 +74,11 @@ class TagRoutes(DuoStationState):
         raw_device = query_text(request, "deviceId")
         device_id = guid_id(raw_device) if raw_device is not None else None
         serial = query_text(request, "serialNumber")
+        if device_id is None and serial is None:
+            return table_listing(request, self.device_tags)
         out = [
             dict(t)
-            for t in self.device_tags.values()
+            for t in self.device_tags.records()
             if (device_id is None or t["DeviceId"] == device_id)
             and (serial is None or same(t["SerialNumber"], serial))
         ]
@@ -96,7 +98,7 @@ class TagRoutes(DuoStationState):
         device = find(self.devices, device_id, "Device")
         find(self.tags, tag_id, "Tag")
         if any(
-            t["DeviceId"] == device_id and t["TagId"] == tag_id for t in self.device_tags.values()
+            t["DeviceId"] == device_id and t["TagId"] == tag_id for t in self.device_tags.records()
         ):
             raise Refused(409, f"Tag {tag_id} is already linked to device {device_id}.")
         link_id = self._next_id("devicetags")
@@ -115,7 +117,7 @@ class TagRoutes(DuoStationState):
         return empty()
 
     def _user_tag_out(self, link: Record) -> Record:
-        user = self.users.get(link["UserId"])
+        user = self.users.peek(link["UserId"])
         return {**link, "UserName": user["Name"] if user is not None else None}
 
     def _list_user_tags(self, request: SimRequest) -> SimResponse:
@@ -126,7 +128,7 @@ class TagRoutes(DuoStationState):
             emailed = set(self._users_by_email.get(email.casefold(), ()))
         out = [
             self._user_tag_out(t)
-            for t in self.user_tags.values()
+            for t in self.user_tags.records()
             if (user_id is None or t["UserId"] == user_id)
             and (emailed is None or t["UserId"] in emailed)
         ]
@@ -142,7 +144,7 @@ class TagRoutes(DuoStationState):
         tag_id = body.integer("tagId", required=True, allow_text=True)
         find(self.users, user_id, "User")
         find(self.tags, tag_id, "Tag")
-        if any(t["UserId"] == user_id and t["TagId"] == tag_id for t in self.user_tags.values()):
+        if any(t["UserId"] == user_id and t["TagId"] == tag_id for t in self.user_tags.records()):
             raise Refused(409, f"Tag {tag_id} is already linked to user {user_id}.")
         link_id = self._next_id("usertags")
         self.user_tags[link_id] = {"Id": link_id, "UserId": user_id, "TagId": tag_id}

@@ -1,5 +1,7 @@
 """A realistic, deterministic DuoSTATION fleet: the shared generator's group tree, people and
-handsets, in DuoSTATION's wire shape, plus a few tags, links and apps.
+handsets, in DuoSTATION's wire shape, plus a few tags, links and apps. The groups, tags,
+group tags and apps are built here; users, devices and their tag links are tables made on
+demand from ``fleet.py`` (a million devices seed instantly and serve with flat memory).
 
 About 0.8 users per device, about 90% of devices linked to a user; top-level groups carry
 lost-mode texts. The generator (``mdmbridge.simulation.seed``) is shared with the other
@@ -8,13 +10,13 @@ vendor simulators, so a seed means the same people and handsets in each.
 
 from __future__ import annotations
 
-from datetime import UTC
+from mdmbridge.simulation.seed import FleetGenerator
 
-from mdmbridge.simulation.seed import FleetGenerator, Person
-
+from .fleet import ACCOUNT_GROUP, _Fleet, _link_index, _link_key, _user_index, _user_key
 from .state import DuoStationState, Record
+from .table import SeededTable
 
-ACCOUNT_GROUP = "ad.example.se"
+__all__ = ["ACCOUNT_GROUP", "FleetSeeding"]
 
 # A 1x1 transparent PNG, for the seeded app that carries imageData.
 _TINY_PNG = (
@@ -54,67 +56,18 @@ class FleetSeeding(DuoStationState):
             for path, gid in by_path.items():
                 if len(path) == 3:
                     leaves_by_city.setdefault(path[0], []).append(gid)
-
-            people: list[tuple[int, Person]] = []
-            for index in range(max(1, int(count * 0.8))):
-                person = gen.person(index)
-                pool = leaves_by_city.get(person.office) or leaves
-                user_id = self._next_id("users")
-                self.users[user_id] = {
-                    "Id": user_id,
-                    "Name": person.name,
-                    "Email": person.email,
-                    "PhoneNumber": person.phone,
-                    "AccountGroup": ACCOUNT_GROUP,
-                    "AccountName": person.account,
-                    "GroupId": pool[index % len(pool)],
-                    "Company": person.company,
-                    "Office": person.office,
-                    "Department": person.department,
-                    "Position": person.position,
-                }
-                self._index_email(user_id, None, person.email)
-                people.append((user_id, person))
-
-            linked = 0
-            device_ids: list[str] = []
-            for index in range(count):
-                owner: Person | None = None
-                user: Record | None = None
-                if index % 10 != 9:  # about 90% belong to someone
-                    user_id, owner = people[linked % len(people)]
-                    user = self.users[user_id]
-                    linked += 1
-                handset = gen.handset(index, owner)
-                device_id = gen.guid("device", index)
-                self._add_device(
-                    {
-                        "Id": device_id,
-                        "Name": handset.name,
-                        "SerialNumber": handset.serial_number,
-                        "Model": handset.model,
-                        "Platform": handset.platform,
-                        "OsVersion": handset.os_version,
-                        "UserId": user["Id"] if user else None,
-                        "GroupId": user["GroupId"] if user else leaves[(index // 10) % len(leaves)],
-                        "AccountName": user["AccountName"] if user else None,
-                        "Udid": handset.udid,
-                        "Imei": handset.imei,
-                        "PhoneNumber": handset.phone_number,
-                        "BatteryLevel": handset.battery_level,
-                        "LastSeen": handset.last_seen.astimezone(UTC).strftime(
-                            "%Y-%m-%dT%H:%M:%SZ"
-                        ),
-                    }
-                )
-                device_ids.append(device_id)
-
-            self._seed_tags(by_path, device_ids, [uid for uid, _ in people])
+            fleet = _Fleet(gen, count, leaves, leaves_by_city)
+            self.users = SeededTable(
+                fleet.users, _user_key, fleet.user, _user_index, self._chunks, self.lock
+            )
+            self._counters["users"] = fleet.users
+            self.devices = SeededTable(
+                count, fleet.device_id, fleet.device, fleet.device_index, self._chunks, self.lock
+            )
+            self._seed_tags(by_path, fleet)
             self._seed_apps()
 
-    def _seed_tags(
-        self, by_path: dict[tuple[str, ...], int], device_ids: list[str], user_ids: list[int]
-    ) -> None:
+    def _seed_tags(self, by_path: dict[tuple[str, ...], int], fleet: _Fleet) -> None:
         logistics_groups = [gid for path, gid in by_path.items() if path[-1] == "Lager & Logistik"]
         specs = (
             ("Kassa", "Kassaenheter i butik", None),
@@ -136,24 +89,17 @@ class FleetSeeding(DuoStationState):
                 "Description": description,
                 "GroupId": group_id,
             }
-        for index, device_id in enumerate(device_ids):
-            for name, hit in (("Kassa", index % 7 == 0), ("BYOD", index % 11 == 1)):
-                if hit:
-                    link_id = self._next_id("devicetags")
-                    self.device_tags[link_id] = {
-                        "Id": link_id,
-                        "DeviceId": device_id,
-                        "TagId": tag_ids[name],
-                        "SerialNumber": self.devices[device_id]["SerialNumber"],
-                    }
-        for index, user_id in enumerate(user_ids):
-            if index % 5 == 0:
-                link_id = self._next_id("usertags")
-                self.user_tags[link_id] = {
-                    "Id": link_id,
-                    "UserId": user_id,
-                    "TagId": tag_ids["Fältpersonal"],
-                }
+        fleet.tag_ids = (tag_ids["Kassa"], tag_ids["BYOD"], tag_ids["Fältpersonal"])
+        links = fleet.device_links_before(fleet.devices)
+        self.device_tags = SeededTable(
+            links, _link_key, fleet.device_tag, _link_index, self._chunks, self.lock
+        )
+        self._counters["devicetags"] = links
+        links = (fleet.users + 4) // 5  # every fifth user, from the first
+        self.user_tags = SeededTable(
+            links, _link_key, fleet.user_tag, _link_index, self._chunks, self.lock
+        )
+        self._counters["usertags"] = links
         for group_id in [*logistics_groups, 0]:
             link_id = self._next_id("grouptags")
             tag = tag_ids["Lager & Logistik"] if group_id else tag_ids["BYOD"]

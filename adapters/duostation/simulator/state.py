@@ -12,9 +12,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from mdmbridge.simulation.lazy import BytesCache
 from mdmbridge.simulation.server import SimResponse
 
 from .answers import Refused, created
+from .table import SeededTable
 
 Record = dict[str, Any]
 
@@ -36,21 +38,24 @@ class DuoStationState:
         self.password = password
         self.id_shape = id_shape
         self.lock = threading.RLock()
+        # Encoded chunks of the seeded tables, shared by them: a 500,000-device listing fits.
+        self._chunks = BytesCache(256 * 1024 * 1024)
         self.groups: dict[int, Record] = {}
-        self.users: dict[int, Record] = {}
-        self.devices: dict[str, Record] = {}
+        # The tables a fleet makes large are seeded on demand (see table.py).
+        self.users: SeededTable[int] = SeededTable(lock=self.lock)
+        self.devices: SeededTable[str] = SeededTable(lock=self.lock)
         self.tags: dict[int, Record] = {}
-        self.device_tags: dict[int, Record] = {}
-        self.user_tags: dict[int, Record] = {}
+        self.device_tags: SeededTable[int] = SeededTable(lock=self.lock)
+        self.user_tags: SeededTable[int] = SeededTable(lock=self.lock)
         self.group_tags: dict[int, Record] = {}
         self.apps: dict[int, Record] = {}
         self.commands: list[tuple[str, str, dict[str, Any]]] = []
         self._counters: dict[str, int] = {}
-        # Indexes, so lookups stay fast on a 100,000-device fleet.
-        self._devices_by_user: dict[int, set[str]] = {}
-        self._devices_by_serial: dict[str, set[str]] = {}
-        self._device_order: dict[str, int] = {}
-        self._users_by_email: dict[str, set[int]] = {}
+        # Indexes, so lookups stay fast on a large fleet; each is built from the tables the
+        # first time a lookup needs it (a whole-fleet listing needs none), then maintained.
+        self._by_user: dict[int, set[str]] | None = None
+        self._by_serial: dict[str, set[str]] | None = None
+        self._by_email: dict[str, set[int]] | None = None
 
     # ------------------------------------------------------------------ ids
 
@@ -108,7 +113,41 @@ class DuoStationState:
 
     # ------------------------------------------------------------------ indexes
 
+    @property
+    def _devices_by_user(self) -> dict[int, set[str]]:
+        if self._by_user is None:
+            self._by_user = {}
+            for device in self.devices.records():
+                if device["UserId"] is not None:
+                    self._by_user.setdefault(device["UserId"], set()).add(device["Id"])
+        return self._by_user
+
+    @property
+    def _devices_by_serial(self) -> dict[str, set[str]]:
+        if self._by_serial is None:  # serials never change: no upkeep needed
+            self._by_serial = {}
+            for device in self.devices.records():
+                key = device["SerialNumber"].casefold()
+                self._by_serial.setdefault(key, set()).add(device["Id"])
+        return self._by_serial
+
+    @property
+    def _users_by_email(self) -> dict[str, set[int]]:
+        if self._by_email is None:
+            self._by_email = {}
+            for user in self.users.records():
+                if user["Email"] is not None:
+                    key = user["Email"].strip().casefold()
+                    self._by_email.setdefault(key, set()).add(user["Id"])
+        return self._by_email
+
+    def _device_order(self, device_id: str) -> int:
+        """A device's place in the listing (devices are never added through the API)."""
+        return self.devices.place(device_id)
+
     def _index_email(self, user_id: int, old: str | None, new: str | None) -> None:
+        if self._by_email is None:
+            return  # built later from the records as they are then
         if old is not None:
             bucket = self._users_by_email.get(old.strip().casefold())
             if bucket is not None:
@@ -118,10 +157,14 @@ class DuoStationState:
         if new is not None:
             self._users_by_email.setdefault(new.strip().casefold(), set()).add(user_id)
 
-    def _add_device(self, device: Record) -> None:
-        device_id = device["Id"]
-        self.devices[device_id] = device
-        self._device_order[device_id] = len(self._device_order)
-        self._devices_by_serial.setdefault(device["SerialNumber"].casefold(), set()).add(device_id)
-        if device["UserId"] is not None:
-            self._devices_by_user.setdefault(device["UserId"], set()).add(device_id)
+    def _link_device(self, device_id: str, old_user: int | None, new_user: int) -> None:
+        """Keep the user -> devices index when a device changes hands."""
+        if self._by_user is None:
+            return  # built later from the records as they are then
+        if old_user is not None and old_user != new_user:
+            bucket = self._by_user.get(old_user)
+            if bucket is not None:
+                bucket.discard(device_id)
+                if not bucket:
+                    del self._by_user[old_user]
+        self._by_user.setdefault(new_user, set()).add(device_id)

@@ -10,9 +10,9 @@ Run it by hand with::
     python -m mdmbridge_ezmdm.simulator --port 8081 --devices 500 --api-key KEY \
         --latency-ms 20 --fault status:429:retry_after=2:times=3
 
-Seeded fleets are materialised lazily: seeding only draws ids, ownership and index entries,
-and a record is generated (then cached) the first time it is served or changed, so 100,000
-devices seed in well under a second and a page costs O(limit), never O(fleet).
+Seeded fleets are made on demand: seeding registers only the group tree, and a record is made
+from (seed, position) each time it is served (kept once changed), so 1,000,000 devices
+seed instantly, memory stays flat and a page costs O(limit), never O(fleet).
 
 Where the document is silent, the choices are marked **[sim decision]** in the modules.
 

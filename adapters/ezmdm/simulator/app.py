@@ -100,4 +100,10 @@ class EzmdmSimulator(EzmdmRoutes):
         with self._lock:
             if self._kind_of(item_id) != item.lower():
                 return None
-            return dict(self._obj(item_id))
+            return dict(self._peek(item_id))
+
+    def built(self) -> int:
+        """How many records exist as objects (changed, created or handed out); the rest of
+        a seeded fleet is made each time it is served (a test's window on memory)."""
+        with self._lock:
+            return len(self._objects)
