@@ -74,6 +74,14 @@ class _Handler(BaseHTTPRequestHandler):
             headers=self.headers,
             body=body,
         )
+        gate, sim.gate = sim.gate, None
+        if gate is not None:
+            try:
+                gate.wait()
+            except threading.BrokenBarrierError:  # the others never came: not concurrent
+                sim.record(request, 400)  # a 4xx: never retried, so the client sees it
+                self._write(SimResponse(400, b"gate broken: requests were not concurrent"))
+                return
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
         selection = sim.faults.select(request.method, request.path)
@@ -181,6 +189,9 @@ class SimServer:
         self._lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
         self.log: collections.deque[RecordedRequest] = collections.deque(maxlen=50_000)
+        # A test's proof of concurrency, not a timing: each server's next request waits here
+        # until every server sharing the barrier has one in flight (then the gate opens).
+        self.gate: threading.Barrier | None = None
 
     @property
     def port(self) -> int:
