@@ -347,9 +347,7 @@ def test_every_format_parses(cli: Env, fmt: str) -> None:
 def test_get_in_every_format(cli: Env) -> None:
     for fmt in ("json", "jsonl", "csv"):
         out = cli("groups", "get", "duo", "1", "--format", fmt).out
-        if fmt == "json":
-            row = json.loads(out)
-        elif fmt == "jsonl":
+        if fmt in ("json", "jsonl"):  # get prints an object in both
             row = json.loads(out)
         else:
             (row,) = csv.DictReader(io.StringIO(out))

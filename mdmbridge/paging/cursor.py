@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from mdmbridge.errors import IncompleteListing
+from mdmbridge.paging.seen import SeenIds
 from mdmbridge.paging.shared import DUPLICATES, Key, record_id, show_id
 
 T = TypeVar("T")
@@ -40,41 +41,41 @@ CursorFetcher = Callable[[str | None], CursorPage[T]]  # None: the first page
 def follow(fetch: CursorFetcher[T], *, what: str, key: Key[T] | None = None) -> Iterator[T]:
     """Yield every item of a cursor-paged listing, page by page, checked as above."""
     id_of = record_id if key is None else key
-    seen: dict[str, int] = {}
+    seen = SeenIds()  # id -> the page that listed it, flat in memory
     cursors: set[str] = set()
     cursor: str | None = None
     total: int | None = None
     listed = 0
     number = 0
-    while True:
-        number += 1
-        page = fetch(cursor)
-        ids, repeat = _ids(page.items, id_of, seen, number)
-        if repeat is not None:
-            page = fetch(cursor)  # one more try: the glitch may be transient
+    with seen:  # its temporary file, if it spilled, goes when the listing ends
+        while True:
+            number += 1
+            page = fetch(cursor)
             ids, repeat = _ids(page.items, id_of, seen, number)
             if repeat is not None:
-                raise IncompleteListing(f"{what}: {repeat}; {DUPLICATES}")
-        if page.total is not None:
-            if total is not None and page.total != total:
+                page = fetch(cursor)  # one more try: the glitch may be transient
+                ids, repeat = _ids(page.items, id_of, seen, number)
+                if repeat is not None:
+                    raise IncompleteListing(f"{what}: {repeat}; {DUPLICATES}")
+            if page.total is not None:
+                if total is not None and page.total != total:
+                    raise IncompleteListing(
+                        f"{what}: the count changed from {total} to {page.total} while listing "
+                        f"(page {number}); refusing to return a partial listing"
+                    )
+                total = page.total
+            seen.add(ids, number)
+            listed += len(page.items)
+            yield from page.items
+            if page.next is None:
+                break
+            if page.next in cursors or page.next == cursor:
                 raise IncompleteListing(
-                    f"{what}: the count changed from {total} to {page.total} while listing "
-                    f"(page {number}); refusing to return a partial listing"
+                    f"{what}: page {number} points back to a page already read; "
+                    "refusing to go round in circles"
                 )
-            total = page.total
-        for ident in ids:
-            seen[ident] = number
-        listed += len(page.items)
-        yield from page.items
-        if page.next is None:
-            break
-        if page.next in cursors or page.next == cursor:
-            raise IncompleteListing(
-                f"{what}: page {number} points back to a page already read; "
-                "refusing to go round in circles"
-            )
-        cursors.add(page.next)
-        cursor = page.next
+            cursors.add(page.next)
+            cursor = page.next
     if total is not None and listed != total:
         raise IncompleteListing(
             f"{what}: listed {listed} items but the server counted {total}; "
@@ -82,15 +83,10 @@ def follow(fetch: CursorFetcher[T], *, what: str, key: Key[T] | None = None) -> 
         )
 
 
-def _ids(
-    items: list[T], id_of: Key[T], seen: dict[str, int], number: int
-) -> tuple[list[str], str | None]:
+def _ids(items: list[T], id_of: Key[T], seen: SeenIds, number: int) -> tuple[list[str], str | None]:
     ids = [id_of(item) for item in items]
-    here: set[str] = set()
-    for ident in ids:
-        earlier = seen.get(ident)
-        if ident in here or earlier is not None:
-            where = f"page {earlier}" if earlier is not None else f"earlier on page {number}"
-            return ids, f"id {show_id(ident)} on page {number} was already listed ({where})"
-        here.add(ident)
-    return ids, None
+    found = seen.find_repeat(ids)
+    if found is None:
+        return ids, None
+    where = f"page {found.first}" if found.first is not None else f"earlier on page {number}"
+    return ids, f"id {show_id(found.ident)} on page {number} was already listed ({where})"

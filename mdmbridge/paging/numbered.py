@@ -20,11 +20,9 @@ swallowed) and at most ``window`` pages are in memory. Every check, and a re-fet
 check fails, happens in the consuming thread in page order, so "already listed" always
 means "by an earlier page".
 
-Memory: besides the pages in flight, a listing keeps one dictionary of the ids it has
-yielded (id -> the page, or the array position, that held it), so that cost grows with the
-listing rather than staying flat: about 150 bytes per item with its id string, some 30 MB
-for 200,000 device GUIDs. Fine for today's fleets; a listing of millions would want a
-compact form (hashes in an array) here.
+Memory: besides the pages in flight, a listing keeps the ids it has yielded (id -> the
+page that held it) in a :class:`~mdmbridge.paging.seen.SeenIds`: a dict up to 100,000 ids,
+then a temporary SQLite file with a bounded cache, so a listing of millions stays flat.
 
 """
 
@@ -36,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, Literal, TypeVar
 
 from mdmbridge.errors import IncompleteListing
+from mdmbridge.paging.seen import SeenIds
 from mdmbridge.paging.shared import DUPLICATES, Key, Page, PageFetcher, record_id, show_id
 
 T = TypeVar("T")
@@ -69,21 +68,22 @@ def paginate(
         what=what,
         key=record_id if key is None else key,
     )
-    first = checker.first_page()
-    yield from first.items
-    total = first.total
-    if total is None or len(first.items) >= total:
-        return
-    # A server that clamps ``limit`` silently serves fewer items per page than asked:
-    # pages are then counted in its size, not ours.
-    checker.size = len(first.items)
-    checker.total = total
-    checker.pages = -(-total // checker.size)  # integers: a huge total cannot overflow
-    if concurrency <= 1 or checker.pages <= 2:
-        for number in range(2, checker.pages + 1):
-            yield from checker.checked(number, checker.fetch(number, limit))
-        return
-    yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
+    with checker.seen:  # its temporary file, if it spilled, goes when the listing ends
+        first = checker.first_page()
+        yield from first.items
+        total = first.total
+        if total is None or len(first.items) >= total:
+            return
+        # A server that clamps ``limit`` silently serves fewer items per page than asked:
+        # pages are then counted in its size, not ours.
+        checker.size = len(first.items)
+        checker.total = total
+        checker.pages = -(-total // checker.size)  # integers: a huge total cannot overflow
+        if concurrency <= 1 or checker.pages <= 2:
+            for number in range(2, checker.pages + 1):
+                yield from checker.checked(number, checker.fetch(number, limit))
+            return
+        yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
 
 
 def _numbered(
@@ -111,7 +111,7 @@ class _PageChecker(Generic[T]):
         self.size = limit
         self.total = 0
         self.pages = 1
-        self.seen: dict[str, int] = {}  # id -> the page that listed it
+        self.seen = SeenIds()  # id -> the page that listed it, flat in memory
 
     # page 1 --------------------------------------------------------------------------------
 
@@ -166,20 +166,11 @@ class _PageChecker(Generic[T]):
     def _ids(self, number: int, items: list[T]) -> tuple[list[str], str | None]:
         """The page's ids, and what is wrong if one of them was listed already."""
         ids = [self.key(item) for item in items]
-        here: set[str] = set()
-        for ident in ids:
-            if ident in here:
-                return ids, (
-                    f"id {show_id(ident)} on page {number} was already listed "
-                    f"(earlier on page {number})"
-                )
-            earlier = self.seen.get(ident)
-            if earlier is not None:
-                return ids, (
-                    f"id {show_id(ident)} on page {number} was already listed (page {earlier})"
-                )
-            here.add(ident)
-        return ids, None
+        found = self.seen.find_repeat(ids)
+        if found is None:
+            return ids, None
+        where = f"earlier on page {number}" if found.first is None else f"page {found.first}"
+        return ids, f"id {show_id(found.ident)} on page {number} was already listed ({where})"
 
     def _problems(self, number: int, page: Page[T]) -> tuple[list[str], list[str], bool]:
         ids, repeat = self._ids(number, page.items)
@@ -200,9 +191,7 @@ class _PageChecker(Generic[T]):
         return page.items
 
     def _commit(self, number: int, ids: list[str]) -> None:
-        seen = self.seen
-        for ident in ids:
-            seen[ident] = number
+        self.seen.add(ids, number)
 
 
 def _concurrent_pages(checker: _PageChecker[T], numbers: range, concurrency: int) -> Iterator[T]:

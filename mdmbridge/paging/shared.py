@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from mdmbridge.errors import IncompleteListing, excerpt
+from mdmbridge.paging.seen import SeenIds, batches
 
 T = TypeVar("T")
 
@@ -57,20 +58,29 @@ def unique(items: Iterable[T], *, what: str, key: Key[T] | None = None) -> Itera
     read the whole array (a whole fleet) again, for a fault that is the server's state
     rather than a paging glitch. The caller may list again.
 
-    Lazy like its input: ids are checked as items pass, so the items before the repeat
-    have been yielded when the error is raised.
+    Lazy like its input, a batch at a time (``seen.BATCH`` items, so the ids are checked
+    at C speed): the items before the repeat have been yielded when the error is raised.
+    The ids go into a :class:`~mdmbridge.paging.seen.SeenIds`, flat in memory however long
+    the array.
     """
     get = record_id if key is None else key
-    first_at: dict[str, int] = {}
-    for position, item in enumerate(items, 1):
-        ident = get(item)
-        earlier = first_at.setdefault(ident, position)
-        if earlier != position:
-            raise IncompleteListing(
-                f"{what}: id {show_id(ident)} appears twice in the array "
-                f"(items {earlier} and {position}); {DUPLICATES}"
-            )
-        yield item
+    with SeenIds() as seen:
+        done = 0  # items yielded before this batch
+        for batch in batches(items):
+            ids = [get(item) for item in batch]
+            found = seen.find_repeat(ids)
+            if found is not None:
+                yield from batch[: found.index]
+                earlier = found.first  # the position recorded, or the earlier copy in the batch
+                if earlier is None:
+                    earlier = done + 1 + (found.first_index or 0)
+                raise IncompleteListing(
+                    f"{what}: id {show_id(found.ident)} appears twice in the array "
+                    f"(items {earlier} and {done + 1 + found.index}); {DUPLICATES}"
+                )
+            seen.add(ids, range(done + 1, done + 1 + len(ids)))
+            done += len(ids)
+            yield from batch
 
 
 def single_page(

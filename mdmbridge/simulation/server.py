@@ -80,7 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
                 gate.wait()
             except threading.BrokenBarrierError:  # the others never came: not concurrent
                 sim.record(request, 400)  # a 4xx: never retried, so the client sees it
-                self._write(SimResponse(400, b"gate broken: requests were not concurrent"))
+                self._write(
+                    SimResponse(400, b"gate broken: requests were not concurrent"), truncate=False
+                )
                 return
         if sim.faults.latency_s:
             time.sleep(sim.faults.latency_s)
