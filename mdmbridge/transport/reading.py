@@ -37,6 +37,7 @@ from mdmbridge.transport.deadline import Deadline
 from mdmbridge.transport.policy import parse_retry_after
 from mdmbridge.transport.reasons import looks_like_html
 from mdmbridge.transport.rules import ResponseRules, VendorError
+from mdmbridge.transport.wire import WireStream
 
 CHUNK_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024  # an answer held in memory; whole-fleet arrays are spooled
@@ -115,8 +116,9 @@ class AnswerReader:
         guard = DepthGuard()
         first = True
         written = earned = 0
+        stream = WireStream(response, CHUNK_BYTES)
         try:
-            for chunk in self.chunks(response, context):
+            for chunk in self.chunks(response, context, stream):
                 if first and chunk.startswith(UTF8_BOM):
                     chunk = chunk[len(UTF8_BOM) :]
                 first = False
@@ -126,7 +128,7 @@ class AnswerReader:
                 if written > MAX_SPOOL_BYTES:
                     raise BodyError(f"larger than {MAX_SPOOL_BYTES // 1024**3} GiB")
                 # Time is earned by bytes received, not decoded: a gzip bomb earns nothing.
-                wire = int(response.tell())
+                wire = stream.wire
                 deadline.extend((wire - earned) / STREAM_BYTES_PER_SECOND)
                 earned = wire
         except BodyError as exc:
@@ -175,15 +177,20 @@ class AnswerReader:
 
     # reading bytes ---------------------------------------------------------------------------
 
-    def chunks(self, response: Response, context: dict[str, Any]) -> Iterator[bytes]:
-        """The body's bytes as they arrive; every way reading can fail is a ``Failure``."""
+    def chunks(
+        self, response: Response, context: dict[str, Any], stream: WireStream | None = None
+    ) -> Iterator[bytes]:
+        """The body's bytes as they arrive; every way reading can fail is a ``Failure``.
+        ``stream`` (made by the caller when it needs the wire count too) counts bytes
+        received; the bomb rule applies only to an encoded body (identity cannot inflate)."""
         method, url = context["method"], context["url"]
+        stream = WireStream(response, CHUNK_BYTES) if stream is None else stream
         decoded = 0
         try:
-            for chunk in response.stream(CHUNK_BYTES, decode_content=True):
+            for chunk in stream:
                 decoded += len(chunk)
-                if decoded > INFLATION_CHECK_BYTES:
-                    wire = max(int(response.tell()), 1)  # bytes as received, undecoded
+                if decoded > INFLATION_CHECK_BYTES and stream.encoded:
+                    wire = max(stream.wire, 1)  # bytes as received, undecoded
                     if decoded > MAX_INFLATION * wire:
                         raise Failure(
                             MalformedResponse(
