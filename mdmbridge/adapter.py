@@ -51,6 +51,8 @@ from mdmbridge.writes import (
 )
 
 if TYPE_CHECKING:  # the simulator server is loaded only when a simulator starts
+    from mdmbridge.client import Client
+    from mdmbridge.entities import Entity
     from mdmbridge.simulation.server import RunningSimulator
 
 Values = Mapping[str, Any]
@@ -190,6 +192,15 @@ class Adapter:
         ``mdmbridge simulate`` works for any adapter that ships one (and the demo uses it).
         """
         raise UnsupportedOperation(f"{cls.vendor} has no simulator", vendor=cls.vendor)
+
+    def export_rows(self, client: Client, entity: Entity) -> Iterator[tuple[Any, ...]]:
+        """Every record of ``entity`` as an export row (``export.schema.row_maker``'s
+        tuple), for the export only. By default the listing's models, made into rows; an
+        adapter may build the rows straight from its payloads where that gives the same
+        rows (``mdmbridge.typed_rows``), skipping the model for speed."""
+        from mdmbridge.export.schema import row_maker
+
+        return map(row_maker(entity.columns), entity.fetch(client))
 
     def _unsupported(self, what: str) -> UnsupportedOperation:
         return UnsupportedOperation(

@@ -21,10 +21,14 @@ from typing import Any, TypeVar
 import pydantic
 
 from mdmbridge.errors import MalformedResponse, excerpt
+from mdmbridge.mapping_compile import Converter as Converter
+from mdmbridge.mapping_compile import _compile, _Compiled, _Reader
+from mdmbridge.mapping_compile import expressions as expressions
+from mdmbridge.mapping_compile import keeps_text as keeps_text
+from mdmbridge.mapping_compile import pure as pure
 from mdmbridge.models import Platform, Record
 
 R = TypeVar("R", bound=Record)
-Converter = Callable[[Any], Any]
 
 # [decision] Limits on what a vendor's number may be. An integer field (a battery level,
 # a size, a version number, an enum code) holds a signed 64-bit value: a vendor's database
@@ -195,6 +199,7 @@ _PLATFORM_NAMES = {
 }
 
 
+@pure
 def platform(value: Any) -> Platform:
     """A platform name; anything else (a number, an unknown name) is UNKNOWN."""
     if not isinstance(value, str):
@@ -218,9 +223,6 @@ def lower_keys(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in payload.items()}
 
 
-# (core name, the payload's own key for it or None, converter, first declared key)
-_Reader = tuple[tuple[str, str | None, Converter, str], ...]
-_Compiled = Callable[[Mapping[str, Any]], dict[str, Any]]
 _MAX_SHAPES = 256
 
 
@@ -257,6 +259,13 @@ class FieldTable:
                 self._readers[shape] = known
         return known
 
+    def expressions_for(
+        self, shape: tuple[str, ...]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The compiled reader's parts for one payload shape (its keys, in order), for code
+        that compiles its own reader (``typed_rows``): see :func:`expressions`."""
+        return expressions(self._reader(shape)[0])
+
     def read(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         reader, compiled = self._reader(tuple(payload))
         try:
@@ -276,37 +285,6 @@ def _read_each(reader: _Reader, payload: Mapping[str, Any]) -> dict[str, Any]:
                 f"field {name} ({label}={describe(raw_value)}): {_detail(exc)}"
             ) from None
     return out
-
-
-def _compile(reader: _Reader) -> _Compiled:
-    """One function reading a payload of one shape: ``{"name": convert(payload[key]),
-    ...}`` with no loop, and the commonest case of the two commonest converters inlined
-    (a non-blank ``str`` is its own :func:`text`; a non-empty one its own :func:`ident`),
-    which is exactly what those converters return for it. Keys and converters are passed
-    in as defaults, never written into the source: only our own field names are."""
-    scope: dict[str, Any] = {}
-    items: list[str] = []
-    for number, (name, key, convert, _) in enumerate(reader):
-        if not name.isidentifier():
-            raise ValueError(f"field name {name!r} is not an identifier")
-        scope[f"c{number}"] = convert
-        if key is None:
-            value = "None"
-        else:
-            scope[f"k{number}"] = key
-            value = f"p[k{number}]"
-        if convert is text and key is not None:
-            expr = f"(v if (v := {value}).__class__ is str and v.strip() else c{number}(v))"
-        elif convert is ident and key is not None:
-            expr = f"(v if (v := {value}).__class__ is str and v else c{number}(v))"
-        else:
-            expr = f"c{number}({value})"
-        items.append(f"{name!r}: {expr}")
-    params = [f"{n}={n}" for n in scope]
-    source = f"def read(p, {', '.join(params)}):\n    return {{{', '.join(items)}}}\n"
-    exec(compile(source, f"<FieldTable reader {len(reader)} fields>", "exec"), scope)
-    compiled: _Compiled = scope["read"]
-    return compiled
 
 
 def build(

@@ -30,11 +30,20 @@ from .wire import VENDOR, DuoStationSettings, device_guid, int_id
 from .writes import DuoStationWrites
 
 if TYPE_CHECKING:
+    from mdmbridge.client import Client
+    from mdmbridge.entities import Entity
     from mdmbridge.simulation import RunningSimulator
 
 R = TypeVar("R", bound=Record)
 
 _LINKS = LINKS  # target -> (resource, field table, body key of the target id)
+# export entity -> (its field table, its resource); links go by target, groups by models
+_EXPORTED = {
+    "users": (m.USER, "users"),
+    "devices": (m.DEVICE, "devices"),
+    "tags": (m.TAG, "tags"),
+    "apps": (m.APP, "apps"),
+}
 _LINK_FILTERS: dict[TagTarget, dict[str, str]] = {
     TagTarget.DEVICE: m.DEVICE_TAG_FILTERS,
     TagTarget.USER: m.USER_TAG_FILTERS,
@@ -155,6 +164,31 @@ class DuoStationAdapter(DuoStationWrites):
             for item in items
         )
         yield from unique(records, what=self._what(resource))
+
+    def export_rows(self, client: Client, entity: Entity) -> Iterator[tuple[Any, ...]]:
+        """Rows straight from the streamed array (``mdmbridge.typed_rows``), checked for
+        repeated ids as ``_stream`` checks the models. Groups keep the model path: their
+        missing paths are filled in from the whole listing (``_with_paths``)."""
+        from mdmbridge.typed_rows import RowBuilder  # export only: not loaded by other commands
+
+        if entity.target is not None:
+            resource, table, _ = _LINKS[entity.target]
+            extra: dict[str, Any] | None = {"target": entity.target}
+        elif entity.name in _EXPORTED:
+            (table, resource), extra = _EXPORTED[entity.name], None
+        else:
+            return super().export_rows(client, entity)
+        rows = RowBuilder(
+            entity.model,
+            table,
+            entity.columns,
+            tenant=self.tenant,
+            vendor=VENDOR,
+            extra=extra,
+            redact=self.http.redact,
+        )
+        items = self.http.stream_array(wire.path(resource))
+        return unique(rows.rows(items), what=self._what(resource), key=rows.id_of)
 
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))

@@ -7,11 +7,23 @@ vendor's document, exactly as spelled there. Every field-name guess is a line he
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from mdmbridge.mapping import F, FieldTable, ident, integer, parent_ref, platform, text, timestamp
+from mdmbridge.mapping import (
+    F,
+    FieldTable,
+    ident,
+    integer,
+    keeps_text,
+    parent_ref,
+    platform,
+    pure,
+    text,
+    timestamp,
+)
 from mdmbridge.models import AppStore, Platform
 
 # The vendor's integer enums for apps (and, where it sends numbers, device platforms).
@@ -26,6 +38,7 @@ _PLATFORM_BY_CODE = {code: member for member, code in PLATFORM_CODES.items()}
 _STORE_BY_CODE = {code: member for member, code in STORE_CODES.items()}
 
 
+@pure
 def duo_platform(value: Any) -> Platform:
     """Platforms come as the app enum's integers (or their ASCII digits) or as names;
     unknown codes and names are UNKNOWN. A number no enum could hold (infinite, NaN, a
@@ -42,12 +55,18 @@ def duo_platform(value: Any) -> Platform:
     return Platform.UNKNOWN if code is None else _PLATFORM_BY_CODE.get(code, Platform.UNKNOWN)
 
 
+@pure
 def duo_store(value: Any) -> AppStore:
     """The store enum's integer; unknown codes are UNKNOWN, absurd numbers are refused."""
     code = integer(value)
     return AppStore.UNKNOWN if code is None else _STORE_BY_CODE.get(code, AppStore.UNKNOWN)
 
 
+# A GUID already in the form ``str(uuid.UUID(...))`` gives: device_guid_ref keeps it as is.
+_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@keeps_text(_CANONICAL_GUID.fullmatch)
 def device_guid_ref(value: Any) -> str | None:
     """[decision] A device GUID in its canonical lowercase form, however the server spelt
     it (``{...}``, upper case): one device is one id, so a listing that names it twice in

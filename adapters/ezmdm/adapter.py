@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,9 +29,20 @@ from . import wire
 from .wire import VENDOR, EzmdmSettings, check_id
 
 if TYPE_CHECKING:
+    from mdmbridge.client import Client
+    from mdmbridge.entities import Entity
     from mdmbridge.simulation import RunningSimulator
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+# export entity -> (its field table, the item it lists): the export's flat listings
+_EXPORTED = {
+    "groups": (m.GROUP, "group"),
+    "users": (m.USER, "user"),
+    "devices": (m.DEVICE, "device"),
+}
 
 
 class EzmdmAdapter(Adapter):
@@ -116,8 +127,37 @@ class EzmdmAdapter(Adapter):
         self, model: type[R], table: FieldTable, item: str, owner_id: str | None, owner: str
     ) -> Iterator[R]:
         """Every item of ``GET /<item>[/<owner_id>]``, page by page, checked against total."""
+        return self._pages(
+            lambda entry: self._build(model, table, entry), record_id, item, owner_id, owner
+        )
 
-        def fetch(page: int, limit: int) -> Page[R]:
+    def export_rows(self, client: Client, entity: Entity) -> Iterator[Row]:
+        """Rows straight from the pages (``mdmbridge.typed_rows``), for the flat listings."""
+        from mdmbridge.typed_rows import RowBuilder  # export only: not loaded by other commands
+
+        found = _EXPORTED.get(entity.name)
+        if found is None:  # locations: one listing per device, left to the model path
+            return super().export_rows(client, entity)
+        table, item = found
+        rows = RowBuilder(
+            entity.model,
+            table,
+            entity.columns,
+            tenant=self.tenant,
+            vendor=VENDOR,
+            redact=self.http.redact,
+        )
+        return self._pages(rows.row, rows.id_of, item, None, item)
+
+    def _pages(
+        self,
+        convert: Callable[[Any], T],
+        key: Callable[[T], str],
+        item: str,
+        owner_id: str | None,
+        owner: str,
+    ) -> Iterator[T]:
+        def fetch(page: int, limit: int) -> Page[T]:
             envelope = self._call("GET", item, owner_id, params={"limit": limit, "page": page})
             data = envelope.get("data")
             context: dict[str, Any] = {"vendor": VENDOR, "tenant": self.tenant}
@@ -128,16 +168,13 @@ class EzmdmAdapter(Adapter):
                 raise MalformedResponse(
                     f"{item} list: expected a list, got {type(data).__name__}", **context
                 )
-            return Page(
-                [self._build(model, table, entry) for entry in data],
-                wire.page_total(envelope, context),
-            )
+            return Page([convert(entry) for entry in data], wire.page_total(envelope, context))
 
         return paginate(
             fetch,
             limit=self.settings.page_size,
             what=f"{VENDOR}:{self.tenant} {item} list",
-            key=record_id,  # ids are per item kind; a repeat is an IncompleteListing
+            key=key,  # ids are per item kind; a repeat is an IncompleteListing
             concurrency=self.settings.page_concurrency,
         )
 
