@@ -140,6 +140,8 @@ def read_output(path: Path, fmt: str) -> dict[str, list[dict[str, Any]]]:
             db.row_factory = sqlite3.Row
             names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             for name in names:
+                if name == "_export":  # the run's manifest, not an entity
+                    continue
                 tables[name] = [dict(r) for r in db.execute(f'SELECT * FROM "{name}"')]
     else:
         import pyarrow.parquet as pq
@@ -170,6 +172,9 @@ def make_previous(path: Path, fmt: str) -> dict[str, bytes]:
         path.mkdir()
         (path / f"devices.{fmt}").write_bytes(b"previous good devices\n")
         (path / f"users.{fmt}").write_bytes(b"previous good users\n")
+        # An earlier export's manifest: only a directory mdmbridge wrote is replaced.
+        manifest = {"manifest": "mdmbridge-export", "files": [f"devices.{fmt}", f"users.{fmt}"]}
+        (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     else:
         path.write_bytes(b"previous good output \xc3\xa5\n")
     return snapshot(path)
@@ -205,7 +210,8 @@ def test_cli_export_every_format(
     )
     assert code == 0, err
     if fmt in DIRECTORY_FORMATS:
-        assert sorted(p.name for p in output.iterdir()) == sorted(f"{e}.{fmt}" for e in ENTITIES)
+        names = sorted(p.name for p in output.iterdir())
+        assert names == sorted([*(f"{e}.{fmt}" for e in ENTITIES), "manifest.json"])
     tables = read_output(output, fmt)
     check_tables(fleet, tables, list(fleet.servers))
 
@@ -259,7 +265,7 @@ def test_sqlite_schema(fleet: Fleet, tmp_path: Path) -> None:
     export(list(load_tenants(fleet.config()).values()), output=output, format="sqlite")
     with contextlib.closing(sqlite3.connect(output)) as db:
         tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == set(ENTITIES)
+        assert tables == {*ENTITIES, "_export"}  # _export: the run's manifest
         types = {row[1]: row[2] for row in db.execute('PRAGMA table_info("devices")')}
         assert types["tenant"] == types["vendor"] == types["id"] == "TEXT"
         assert types["battery_level"] == "INTEGER"

@@ -379,6 +379,8 @@ def test_directory_swap_failing_puts_the_old_output_back(
     output.mkdir()
     (output / "devices.csv").write_bytes(b"old devices\n")
     (output / "tags.csv").write_bytes(b"old tags, not in this export\n")
+    manifest = {"manifest": "mdmbridge-export", "files": ["devices.csv", "tags.csv"]}
+    (output / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     before = snapshot(output)
     real_replace = os.replace
 

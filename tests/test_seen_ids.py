@@ -2,7 +2,7 @@
 
 Exactness is checked against a plain-dict model of the rule the pagers had before (the
 first id of a page held earlier in the page, or by an earlier page), on both sides of the
-spill threshold; the pagers are then driven across the real threshold (100,000 ids) with
+spill threshold; the pagers are then driven across the real threshold (SPILL_AT ids) with
 pure page functions, so the messages naming both positions are checked end to end.
 """
 

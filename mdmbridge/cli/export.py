@@ -7,19 +7,31 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
+from mdmbridge.cli import pager
 from mdmbridge.cli.exits import exit_for
 from mdmbridge.cli.options import tenant_option
 from mdmbridge.cli.state import State
+from mdmbridge.cli.table import Column, clean, render
 from mdmbridge.config import select_tenants
 from mdmbridge.errors import ConfigError
+from mdmbridge.executors import open_executor
 from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
+from mdmbridge.export.manifest import check_report_path, failure_report, write_report
+
+if TYPE_CHECKING:
+    from rich.text import Text
+else:
+
+    def Text(*args: Any, **kwargs: Any) -> Any:
+        """rich's ``Text``, imported when a summary is printed, not at start-up (rich is
+        ~0.03 s of CPU before the first request; see ``cli.app``)."""
+        from rich.text import Text as RichText
+
+        return RichText(*args, **kwargs)
 
 
 @click.command("export")
@@ -38,13 +50,34 @@ from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
     "'os_version<17.4', 'last_seen<30d'; 'devices.platform=ios' applies to devices only "
     "(see docs/working-across-tenants.md)",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="sqlite", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="[default: from --output's extension: .sqlite/.db, .jsonl, .json, .csv, .parquet]",
+)
 @click.option(
     "--output",
     "-o",
     required=True,
     type=click.Path(path_type=Path),
-    help="a file (sqlite, jsonl, json) or a directory (csv, parquet)",
+    help="a file (inv.sqlite, inv.jsonl, inv.json; users.csv or devices.parquet for one "
+    "entity), a directory for csv/parquet (replaced whole, with its manifest.json), or - "
+    "for stdout (jsonl, json, csv)",
+)
+@click.option(
+    "--manifest-line",
+    is_flag=True,
+    help='jsonl: the first line is the run\'s manifest, {"entity": "_export", ...}: '
+    "version, time, tenants with status and error, counts",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="also write the run's summary (the manifest) to this JSON file, for cron jobs",
 )
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=4, show_default=True, help="tenants at once"
@@ -57,21 +90,36 @@ from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
     help="read tenants in this many worker processes (0: threads); helps large, many-tenant "
     "exports on multi-core machines, costs ~0.3 s start-up each",
 )
+@click.option(
+    "--executor",
+    "executor_url",
+    default=None,
+    metavar="dask://HOST:PORT",
+    help="read each tenant on this Dask cluster's workers (pip install 'mdmbridge[dask]'); "
+    "the output is still written here (see docs/scale.md)",
+)
 @click.pass_obj
 def export_command(
     state: State,
     names: tuple[str, ...],
     entities: str | None,
     where: tuple[str, ...],
-    fmt: str,
+    fmt: str | None,
     output: Path,
+    manifest_line: bool,
+    report_file: Path | None,
     workers: int,
     processes: int,
+    executor_url: str | None,
 ) -> int:
     """Every selected tenant's entities into one unified output."""
+    if executor_url is not None and processes:
+        raise ConfigError("--executor and --processes: give one of them, not both")
     tenants = select_tenants(state.tenants(), names)
+    if report_file is not None:
+        check_report_path(report_file)
     try:
-        with _progress(state) as progress:
+        with open_executor(executor_url) as executor, _progress(state) as progress:
             report = export(
                 tenants,
                 output=output,
@@ -79,19 +127,29 @@ def export_command(
                 entities=entities,
                 workers=workers,
                 processes=processes,
+                executor=executor,
                 progress=progress,
                 where=list(where) or None,
+                manifest_line=manifest_line,
             )
+    except BrokenPipeError:
+        raise  # -o - into `| head`: the reader is done (main says so), not a write failure
     except (OSError, sqlite3.Error) as exc:
         # The output could not be written (a full disk, a file grown too large): the
         # staging output is gone and the previous output is as it was. Say so, in one line.
-        raise ConfigError(
+        error = ConfigError(
             f"--output {output}: the export could not be written ({_os_reason(exc)}); "
             f"{output} was left as it was"
-        ) from None
+        )
+        if report_file is not None:
+            write_report(report_file, failure_report(output, error), exit_code=2)
+        raise error from None
     _print_report(state, report)
     errors = [t.error for t in report.failed if t.error is not None]
-    return exit_for(errors, succeeded=len(report.tenants) - len(errors))
+    code = exit_for(errors, succeeded=len(report.tenants) - len(errors))
+    if report_file is not None:
+        write_report(report_file, {"output": str(output), **report.manifest}, exit_code=code)
+    return code
 
 
 def _os_reason(exc: BaseException) -> str:
@@ -103,10 +161,13 @@ def _os_reason(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _progress(state: State) -> Iterator[Any]:
-    """A rich progress bar per tenant and entity on a terminal; nothing otherwise."""
+    """A rich progress bar per tenant and entity on a terminal; nothing otherwise (and
+    then rich is not imported: it costs start-up, see ``cli.app``)."""
     if not state.interactive:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     lock = threading.Lock()
     tasks: dict[tuple[str, str], Any] = {}
     with Progress(
@@ -129,20 +190,31 @@ def _progress(state: State) -> Iterator[Any]:
 
 
 def _print_report(state: State, report: ExportReport) -> None:
+    """The summary on stderr, fitted to the terminal: the counts are never cut (a cut
+    "20…" is a wrong number) and no column is dropped; the names are cut instead."""
     entity_names = list(dict.fromkeys(n for t in report.tenants for n in [*t.counts, *t.skipped]))
-    table = Table(title=f"export to {report.output} ({report.format})")
-    for column in ["tenant", "vendor", "status", *entity_names, "seconds"]:
-        table.add_column(
-            column, justify="right" if column in (*entity_names, "seconds") else "left"
-        )
+    columns = ["tenant", "vendor", "status", *entity_names, "seconds"]
+    numbers = (*entity_names, "seconds")
+    specs = [Column(c, right=c in numbers, keep=c in (*numbers, "status")) for c in columns]
+    rows = []
     for t in report.tenants:
-        status = "ok" if t.ok else "FAILED"
         counts = [
             str(t.counts[n]) if n in t.counts else ("n/a" if n in t.skipped else "")
             for n in entity_names
         ]
-        table.add_row(Text(t.tenant), t.vendor, status, *counts, f"{t.seconds:.2f}")
-    state.err.print(table)
+        status = "ok" if t.ok else "FAILED"
+        rows.append([clean(t.tenant), clean(t.vendor), status, *counts, f"{t.seconds:.2f}"])
+    stream = state.err.file
+    lines = render(
+        specs,
+        rows,
+        width=pager.width(stream),
+        title=f"export to {report.output} ({report.format})",
+        shed=False,
+        bold=pager.colour(stream),
+        plain=not pager.unicode(stream),
+    )
+    pager.show(lines, stream, page=False)
     for t in report.failed:
         state.err.print(Text(f"FAILED {t.tenant}: {t.error}"), style="red")
     if report.committed:

@@ -15,7 +15,9 @@ Two phases, so a failure never leaves half a tenant in the output:
 
 With worker processes, plugins registered at run time (``plugins.register_plugin``) are
 registered again in each worker (``plugins.portable_plugins``), and a worker that dies
-fails only the tenants it held.
+fails only the tenants it held. On a cluster (``--executor dask://...``) a worker's disk is
+not ours: a tenant's parts come back as the task's result and are written into our parts
+folder before assembly (``_CollectJob.ship``).
 """
 
 from __future__ import annotations
@@ -29,14 +31,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mdmbridge import plugins
 from mdmbridge.config import Tenant
 from mdmbridge.errors import ConfigError, MalformedResponse, MDMError
+from mdmbridge.executors import shares_disk
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks import Sink
 from mdmbridge.fleet import TenantOutcome, run_for_each
+from mdmbridge.paging.seen import SeenIds, batches
 from mdmbridge.where import Where
 
 # (tenant, entity, rows so far); called from worker threads.
@@ -77,6 +80,7 @@ class ExportReport:
 class _Collected:
     counts: dict[str, int]
     skipped: dict[str, str]
+    shipped: dict[str, bytes] | None = None  # entity -> its parts file, from a remote worker
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class _CollectJob:
     progress: Progress | None = None
     plugins: tuple[plugins.PluginRecipe, ...] = ()  # run-time plugins, for other processes
     where: Mapping[str, Where] | None = None  # entity -> the rows to keep (--where)
+    ship: bool = False  # the worker's disk is not ours: return the parts with the result
 
     def __call__(self, tenant: Tenant) -> _Collected:
         if self.plugins:  # in another process: register them there first (once)
@@ -103,6 +108,8 @@ class _CollectJob:
                     tenant=tenant.name,
                 )
         specs = [ENTITIES[name] for name in self.entities]
+        if self.ship:
+            return _collect_shipped(tenant, specs, self.where)
         folder = self.parts / str(self.index[tenant.name])
         return _collect(tenant, specs, folder, self.progress, self.where)
 
@@ -140,7 +147,13 @@ def run_export(
             executor = pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
         names = tuple(spec.name for spec in entities)
         job = _CollectJob(
-            names, parts, index, progress if in_process else None, recipes, where or None
+            names,
+            parts,
+            index,
+            progress if in_process else None,
+            recipes,
+            where or None,
+            ship=not shares_disk(executor),
         )
         outcomes: dict[str, TenantOutcome[_Collected]] = {}
         written = {spec.name: 0 for spec in entities}
@@ -151,6 +164,8 @@ def run_export(
                 tenants, job, workers=workers, executor=executor, activity="exporting"
             ):
                 outcomes[outcome.tenant] = outcome
+                if outcome.value is not None and outcome.value.shipped is not None:
+                    _unship(parts / str(index[outcome.tenant]), outcome.value)
                 if not in_process and progress is not None and outcome.value is not None:
                     for entity, count in outcome.value.counts.items():
                         progress(outcome.tenant, entity, count)
@@ -239,18 +254,20 @@ def _assemble(
 def _unique(spec: EntitySpec, rows: Iterator[Row]) -> Iterator[Row]:
     """The rows, refusing an id seen before in this tenant's listing: whatever the format,
     a record twice is a listing that cannot be trusted (SQLite's UNIQUE(tenant, id) would
-    also break). Paged listings check this already; this holds for every adapter."""
+    also break). Paged listings check this already; this holds for every adapter. The ids
+    go into a ``SeenIds``, so a tenant of millions keeps memory flat."""
     at = [c.name for c in spec.columns].index("id")
-    seen: set[Any] = set()
-    for row in rows:
-        key = row[at]
-        if key in seen:
-            raise MalformedResponse(
-                f"{spec.name} {key!r}: this id appears more than once in the tenant's listing; "
-                "the tenant was left out of the export"
-            )
-        seen.add(key)
-        yield row
+    with SeenIds() as seen:
+        for batch in batches(rows):
+            ids = [row[at] for row in batch]
+            found = seen.add_new(ids, 0)  # no position: the message names the id only
+            if found is not None:
+                yield from batch[: found.index]
+                raise MalformedResponse(
+                    f"{spec.name} {found.ident!r}: this id appears more than once in the "
+                    "tenant's listing; the tenant was left out of the export"
+                )
+            yield from batch
 
 
 def _failed(
@@ -292,10 +309,15 @@ def _collect(
             count = 0
             with open(folder / f"{spec.name}.parts", "wb") as part:
                 batch: list[Row] = []
-                for record in spec.fetch(client):
-                    if keep is not None and not keep(record):
-                        continue
-                    batch.append(make_row(record))
+                # Without --where the adapter makes the rows (export_rows: maybe without
+                # building models); a filter needs the models, so they are made here.
+                rows = (
+                    client.adapter.export_rows(client, spec)
+                    if keep is None
+                    else (make_row(r) for r in spec.fetch(client) if keep(r))
+                )
+                for row in rows:
+                    batch.append(row)
                     if len(batch) >= PART_BATCH:
                         # Pickled batches: parts are our own temporary files, read back by
                         # this process only, and pickle is several times cheaper than JSON.
@@ -311,6 +333,30 @@ def _collect(
             if progress is not None:
                 progress(tenant.name, spec.name, count)
     return _Collected(counts, skipped)
+
+
+def _collect_shipped(
+    tenant: Tenant, entities: Sequence[EntitySpec], where: Mapping[str, Where] | None
+) -> _Collected:
+    """On a worker with its own disk: collect into a scratch folder there, and return the
+    parts' bytes with the result (a worker killed here leaves the coordinator nothing)."""
+    scratch = Path(tempfile.mkdtemp(prefix="mdmbridge-collect-"))
+    try:
+        collected = _collect(tenant, entities, scratch / "parts", None, where)
+        collected.shipped = {
+            path.stem: path.read_bytes() for path in (scratch / "parts").glob("*.parts")
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return collected
+
+
+def _unship(folder: Path, collected: _Collected) -> None:
+    """A remote tenant's parts into our parts folder, where ``_assemble`` reads them."""
+    folder.mkdir(parents=True)
+    for entity, data in (collected.shipped or {}).items():
+        (folder / f"{entity}.parts").write_bytes(data)
+    collected.shipped = None  # the bytes are on disk now: let them go
 
 
 def _rows(folder: Path, entity: str) -> Iterator[Row]:

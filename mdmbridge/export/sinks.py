@@ -12,7 +12,9 @@ naming the entity and the record's id; anything else (a full disk) is not the te
 fault and ends the export.
 
 Formats holding one table per file (CSV, Parquet) take a directory and write
-``<entity>.csv`` / ``<entity>.parquet`` in it; the others take a file.
+``<entity>.csv`` / ``<entity>.parquet`` in it, or one entity's file; the others take a
+file; the text formats also go to stdout (:mod:`mdmbridge.export.target` decides which).
+A directory is replaced whole, and only one mdmbridge wrote (``sinks_staging``).
 
 The formats live one module each (``sinks_files``: CSV, JSON Lines, JSON; ``sinks_sqlite``;
 ``sinks_parquet``), over ``sinks_staging`` (the atomic output) and ``sinks_rows`` (batches
@@ -23,31 +25,34 @@ from __future__ import annotations
 
 import os  # noqa: F401 - tests patch os.replace through this module (sinks.os)
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from mdmbridge.errors import ConfigError
 from mdmbridge.export.schema import EntitySpec, Row
-from mdmbridge.export.sinks_files import CsvSink, JsonlSink, JsonSink
-from mdmbridge.export.sinks_parquet import ParquetSink
+from mdmbridge.export.sinks_files import CsvFileSink, CsvSink, JsonlSink, JsonSink
+from mdmbridge.export.sinks_parquet import ParquetFileSink, ParquetSink
 from mdmbridge.export.sinks_rows import BATCH
 from mdmbridge.export.sinks_sqlite import SqliteSink
 from mdmbridge.export.sinks_staging import check_parent
+from mdmbridge.export.target import FORMATS, TABLE_FORMATS, Target
 
 __all__ = [
     "BATCH",
     "FORMATS",
+    "CsvFileSink",
     "CsvSink",
     "JsonSink",
     "JsonlSink",
+    "ParquetFileSink",
     "ParquetSink",
     "Sink",
     "SqliteSink",
     "open_sink",
+    "open_target",
 ]
-
-FORMATS = ("csv", "jsonl", "json", "sqlite", "parquet")
 
 
 class Sink(Protocol):
@@ -74,15 +79,30 @@ class Sink(Protocol):
 
 
 def open_sink(format: str, output: str | Path) -> Sink:
-    """The sink for ``format``, its staging output already created beside ``output``: an
-    output that cannot be written is a ``ConfigError`` here, before anything is read."""
-    path = Path(output).expanduser()
+    """The sink for ``format`` at ``output`` as a directory (csv, parquet) or a file (the
+    others), its staging output already created beside ``output``: an output that cannot be
+    written is a ``ConfigError`` here, before anything is read. :func:`open_target` opens
+    what :func:`~mdmbridge.export.target.resolve_target` chose (one csv file, stdout)."""
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+    path = Path(output).expanduser()
+    return open_target(Target(format, path, "directory" if format in TABLE_FORMATS else "file"))
+
+
+def open_target(
+    target: Target, *, stream: BinaryIO | None = None, manifest_line: bool = False
+) -> Sink:
+    """The sink for ``target``; ``stream`` is where a stdout target goes (default: this
+    process's stdout); ``manifest_line`` puts the manifest first in a jsonl output."""
+    if target.stdout and stream is None:
+        stream = getattr(sys.stdout, "buffer", None)  # None: stdout was replaced by text
+        if stream is None:
+            raise ConfigError("--output -: this process's stdout takes no bytes; give a file")
     try:
-        return _open_sink(format, path)
+        return _open_sink(target, stream if target.stdout else None, manifest_line)
     except (OSError, sqlite3.Error) as exc:
-        raise ConfigError(f"--output {path}: cannot write there ({_reason(exc)})") from None
+        where = "stdout" if target.stdout else str(target.path)
+        raise ConfigError(f"--output {where}: cannot write there ({_reason(exc)})") from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -93,26 +113,29 @@ def _reason(exc: BaseException) -> str:
     return " ".join((str(exc) or type(exc).__name__).split())
 
 
-def _open_sink(format: str, path: Path) -> Sink:
-    if format in ("csv", "parquet"):
+def _open_sink(target: Target, stream: BinaryIO | None, manifest_line: bool) -> Sink:
+    format, path = target.format, target.path
+    if format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError("parquet needs pyarrow: pip install 'mdmbridge[parquet]'") from None
+    if target.layout == "directory":
         if path.exists() and not path.is_dir():
             raise ConfigError(
                 f"--output {path}: {format} writes one file per entity; give a directory"
             )
-        if format == "parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ConfigError(
-                    "parquet needs pyarrow: pip install 'mdmbridge[parquet]'"
-                ) from None
-            return ParquetSink(path)
-        return CsvSink(path)
-    if path.is_dir():
-        raise ConfigError(f"--output {path} is a directory; {format} writes one file")
-    check_parent(path)
+        return ParquetSink(path) if format == "parquet" else CsvSink(path)
+    if stream is None:
+        if path.is_dir():
+            raise ConfigError(f"--output {path} is a directory; {format} writes one file")
+        check_parent(path)
     if format == "jsonl":
-        return JsonlSink(path)
+        return JsonlSink(path, stream=stream, manifest_line=manifest_line)
     if format == "json":
-        return JsonSink(path)
+        return JsonSink(path, stream=stream)
+    if format == "csv":
+        return CsvFileSink(path, stream=stream)
+    if format == "parquet":
+        return ParquetFileSink(path)
     return SqliteSink(path)

@@ -1,5 +1,6 @@
-"""The text sinks: CSV (one file per entity, in a directory), JSON Lines and JSON (one
-file). A tenant left out is cut off the files at the positions marked when it began.
+"""The text sinks: CSV (one file per entity in a directory, or one entity's file), JSON
+Lines and JSON (one file); the single-file ones also write to stdout. A tenant left out is
+cut off the files at the positions marked when it began.
 """
 
 from __future__ import annotations
@@ -7,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
+from mdmbridge.export.manifest import MANIFEST_ENTITY
 from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, refused
 from mdmbridge.export.sinks_staging import DirectorySink, FileSink
@@ -51,27 +54,25 @@ def _json_line(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], str
     return line
 
 
-class CsvSink(DirectorySink):
-    """UTF-8 with a byte-order mark, so spreadsheet programs show å/ä/ö correctly."""
+class _CsvTables:
+    """CSV writing shared by both layouts (a directory of files, or one entity's file):
+    UTF-8 with a byte-order mark, so spreadsheet programs show å/ä/ö correctly."""
 
-    def __init__(self, output: Path) -> None:
-        super().__init__(output)
-        self._files: dict[str, tuple[IO[str], Any]] = {}
-        self._marks = _Marks()
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[IO[str], Any]] = {}
+        self.marks = _Marks()
 
-    def prepare(self, entities: Sequence[EntitySpec]) -> None:
-        for entity in entities:
-            path = self.staging / f"{entity.name}.csv"
-            handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in _close
-            writer = csv.writer(handle)
-            writer.writerow([c.name for c in entity.columns])
-            self._files[entity.name] = (handle, writer)
+    def open(self, entity: EntitySpec, path: Path) -> None:
+        handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close
+        writer = csv.writer(handle)
+        writer.writerow([c.name for c in entity.columns])
+        self.files[entity.name] = (handle, writer)
 
     def begin(self) -> None:
-        self._marks.take(handle for handle, _ in self._files.values())
+        self.marks.take(handle for handle, _ in self.files.values())
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        _, writer = self._files[entity.name]
+        _, writer = self.files[entity.name]
         count = 0
         for row in rows:
             try:
@@ -83,11 +84,11 @@ class CsvSink(DirectorySink):
 
     def end(self, *, keep: bool) -> None:
         if not keep:
-            self._marks.rewind()
+            self.marks.rewind()
 
-    def _close(self) -> None:
-        files = list(self._files.values())
-        self._files.clear()
+    def close(self) -> None:
+        files = list(self.files.values())
+        self.files.clear()
         errors = []
         for handle, _ in files:
             try:
@@ -97,21 +98,83 @@ class CsvSink(DirectorySink):
         if errors:
             raise errors[0]
 
+
+class CsvSink(DirectorySink):
+    """One ``<entity>.csv`` per entity, in a directory."""
+
+    format = "csv"
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self._tables = _CsvTables()
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        for entity in entities:
+            self._tables.open(entity, self.staging / f"{entity.name}.csv")
+
+    def begin(self) -> None:
+        self._tables.begin()
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        return self._tables.add(entity, rows)
+
+    def end(self, *, keep: bool) -> None:
+        self._tables.end(keep=keep)
+
     def commit(self) -> None:
-        self._close()
+        self._tables.close()
         self._finish()
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
-            self._close()
+            self._tables.close()
+        self._discard()
+
+
+class CsvFileSink(FileSink):
+    """One entity's CSV as one file (``-o users.csv``), or on stdout."""
+
+    def __init__(self, output: Path, *, stream: BinaryIO | None = None) -> None:
+        super().__init__(output, stream=stream)
+        self.staging.touch()  # an output that cannot be written is found now, not at the end
+        self._tables = _CsvTables()
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        if len(entities) != 1:
+            raise ValueError(f"one csv file holds one entity, not {len(entities)}")
+        self._tables.open(entities[0], self.staging)
+
+    def begin(self) -> None:
+        self._tables.begin()
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        return self._tables.add(entity, rows)
+
+    def end(self, *, keep: bool) -> None:
+        self._tables.end(keep=keep)
+
+    def commit(self) -> None:
+        self._tables.close()
+        self._finish()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._tables.close()
         self._discard()
 
 
 class JsonlSink(FileSink):
-    """One JSON object per line, each with its ``entity``; ``raw`` stays a nested object."""
+    """One JSON object per line, each with its ``entity``; ``raw`` stays a nested object.
 
-    def __init__(self, output: Path) -> None:
-        super().__init__(output)
+    With ``manifest_line``, the first line is the run's manifest (``{"entity": "_export",
+    ...}``): it is known only at the end, so the body is copied behind it at commit (one
+    more pass over the file, paid only by those who ask for the line)."""
+
+    def __init__(
+        self, output: Path, *, stream: BinaryIO | None = None, manifest_line: bool = False
+    ) -> None:
+        super().__init__(output, stream=stream)
+        self.manifest_line = manifest_line
         self._handle = open(self.staging, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
         self._marks = _Marks()
 
@@ -140,7 +203,22 @@ class JsonlSink(FileSink):
 
     def commit(self) -> None:
         self._handle.close()
+        if self.manifest_line and self.manifest is not None:
+            line = json.dumps({"entity": MANIFEST_ENTITY, **self.manifest}, ensure_ascii=False)
+            self._prepend(line + "\n")
         self._finish()
+
+    def _prepend(self, line: str) -> None:
+        body = self.staging.with_name(f"{self.staging.name}.body")
+        os.replace(self.staging, body)
+        try:
+            with open(self.staging, "w", encoding="utf-8") as out:
+                out.write(line)
+                with open(body, encoding="utf-8") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                body.unlink()
 
     def abort(self) -> None:
         with contextlib.suppress(OSError):
@@ -153,8 +231,8 @@ class JsonSink(FileSink):
     gathered in its own staging file and the document is stitched together at commit,
     streamed: never built in memory."""
 
-    def __init__(self, output: Path) -> None:
-        super().__init__(output)
+    def __init__(self, output: Path, *, stream: BinaryIO | None = None) -> None:
+        super().__init__(output, stream=stream)
         self._parts: dict[str, tuple[Path, IO[str], list[int]]] = {}
         self.staging.touch()  # an output that cannot be written is found now, not at the end
         self._marks = _Marks()

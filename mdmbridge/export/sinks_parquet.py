@@ -1,5 +1,5 @@
-"""The Parquet sink: one file per entity, in a directory. pyarrow is optional
-(``mdmbridge[parquet]``), so it is imported only inside the functions that use it.
+"""The Parquet sinks: one file per entity in a directory, or one entity's file. pyarrow is
+optional (``mdmbridge[parquet]``), so it is imported only inside the functions that use it.
 """
 
 from __future__ import annotations
@@ -9,33 +9,44 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mdmbridge.export.schema import Column, EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, batches, refused
-from mdmbridge.export.sinks_staging import DirectorySink
+from mdmbridge.export.sinks_staging import DirectorySink, FileSink
 
 
-class ParquetSink(DirectorySink):
-    """One Parquet file per entity, written in row groups so memory stays flat.
+class _ParquetTables:
+    """Parquet files written in row groups so memory stays flat; the layouts differ only
+    in where an entity's file and its spool go (:meth:`_file_for`, :meth:`_spool_for`).
 
     A row group cannot be taken back out of a Parquet file, so a tenant's rows are first
     converted into Arrow record batches spooled to disk (cheap: Arrow's own layout), and
     written into the Parquet files only once every entity of the tenant converted."""
 
+    staging: Path
+    if TYPE_CHECKING:  # from the layout's base class (DirectorySink or FileSink)
+
+        def _finish(self) -> None: ...
+        def _discard(self) -> None: ...
+
     def __init__(self, output: Path) -> None:
-        super().__init__(output)
+        super().__init__(output)  # type: ignore[call-arg]  # the layout's base class
         self._writers: dict[str, Any] = {}
         self._spools: dict[str, Path] = {}
+
+    def _file_for(self, entity: EntitySpec) -> Path:
+        raise NotImplementedError
+
+    def _spool_for(self, entity: EntitySpec) -> Path:
+        raise NotImplementedError
 
     def prepare(self, entities: Sequence[EntitySpec]) -> None:
         import pyarrow.parquet as pq
 
         for entity in entities:
             schema = _arrow_schema(entity.columns)
-            self._writers[entity.name] = pq.ParquetWriter(
-                self.staging / f"{entity.name}.parquet", schema
-            )
+            self._writers[entity.name] = pq.ParquetWriter(self._file_for(entity), schema)
 
     def begin(self) -> None:
         self._drop_spools()
@@ -45,7 +56,7 @@ class ParquetSink(DirectorySink):
 
         columns = entity.columns
         schema = _arrow_schema(columns)
-        spool = self.staging / f".{entity.name}.spool-{uuid.uuid4().hex[:8]}.arrow"
+        spool = self._spool_for(entity)
         self._spools[entity.name] = spool
         count = 0
         with pa.OSFile(str(spool), "wb") as sink, pa.ipc.new_stream(sink, schema) as stream:
@@ -92,6 +103,37 @@ class ParquetSink(DirectorySink):
         with contextlib.suppress(Exception):
             self._close()
         self._discard()
+
+
+class ParquetSink(_ParquetTables, DirectorySink):
+    """One ``<entity>.parquet`` per entity, in a directory."""
+
+    format = "parquet"
+
+    def _file_for(self, entity: EntitySpec) -> Path:
+        return self.staging / f"{entity.name}.parquet"
+
+    def _spool_for(self, entity: EntitySpec) -> Path:
+        return self.staging / f".{entity.name}.spool-{uuid.uuid4().hex[:8]}.arrow"
+
+
+class ParquetFileSink(_ParquetTables, FileSink):
+    """One entity's Parquet as one file (``-o devices.parquet``)."""
+
+    def __init__(self, output: Path) -> None:
+        super().__init__(output)
+        self.staging.touch()  # an output that cannot be written is found now, not at the end
+
+    def prepare(self, entities: Sequence[EntitySpec]) -> None:
+        if len(entities) != 1:
+            raise ValueError(f"one parquet file holds one entity, not {len(entities)}")
+        super().prepare(entities)
+
+    def _file_for(self, entity: EntitySpec) -> Path:
+        return self.staging
+
+    def _spool_for(self, entity: EntitySpec) -> Path:
+        return self.staging.with_name(f"{self.staging.name}.spool-{uuid.uuid4().hex[:8]}")
 
 
 def _arrow_schema(columns: tuple[Column, ...]) -> Any:

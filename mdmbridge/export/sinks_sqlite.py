@@ -1,12 +1,16 @@
-"""The SQLite sink: one database file, one typed table per entity."""
+"""The SQLite sink: one database file, one typed table per entity, and the run's manifest
+in the table ``_export``."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from mdmbridge.export.manifest import MANIFEST_ENTITY as MANIFEST_TABLE
 from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, batches, refused
 from mdmbridge.export.sinks_staging import FileSink
@@ -95,9 +99,20 @@ class SqliteSink(FileSink):
             for index in entity.indexes:
                 name = f"{table}_{'_'.join(index)}"
                 self._db.execute(f'CREATE INDEX "{name}" ON "{table}" (tenant, {", ".join(index)})')
+        if self.manifest is not None:
+            self._write_manifest(self.manifest)
         self._db.execute("COMMIT")
         self._db.close()
         self._finish()
+
+    def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """``_export``: one row per manifest key, its value as JSON text, so SQLite's own
+        JSON functions read it (``SELECT value FROM _export WHERE key = 'tenants'``)."""
+        self._db.execute(f'CREATE TABLE "{MANIFEST_TABLE}" (key TEXT PRIMARY KEY, value TEXT)')
+        self._db.executemany(
+            f'INSERT INTO "{MANIFEST_TABLE}" VALUES (?, ?)',
+            [(key, json.dumps(value, ensure_ascii=False)) for key, value in manifest.items()],
+        )
 
     def abort(self) -> None:
         with contextlib.suppress(sqlite3.Error):

@@ -21,7 +21,7 @@ check fails, happens in the consuming thread in page order, so "already listed" 
 means "by an earlier page".
 
 Memory: besides the pages in flight, a listing keeps the ids it has yielded (id -> the
-page that held it) in a :class:`~mdmbridge.paging.seen.SeenIds`: a dict up to 100,000 ids,
+page that held it) in a :class:`~mdmbridge.paging.seen.SeenIds`: a dict up to 50,000 ids,
 then a temporary SQLite file with a bounded cache, so a listing of millions stays flat.
 
 """

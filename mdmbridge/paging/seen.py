@@ -38,7 +38,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-SPILL_AT = 100_000  # ids kept in a dict before moving to disk: ~15 MB of GUIDs
+SPILL_AT = 50_000  # ids kept in a dict before moving to disk: ~7 MB of GUIDs
 CACHE_KIB = 8 * 1024  # SQLite's page cache once spilled: the memory bound on disk
 BATCH = 1000  # items checked at a time by the pagers that read item by item
 _LOOKUP_CHUNK = 1000  # ids in one ``IN (...)`` query at most (or the SQLite build's limit)
