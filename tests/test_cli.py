@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -269,18 +268,21 @@ def test_check_runs_tenants_in_parallel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_DUO_PASSWORD", DUO_PASSWORD)
+    """Proved by a barrier, not a stopwatch: each simulator holds its first request until all
+    four have one in flight; run one after another, the first would wait alone, the barrier
+    break (30 s) and that tenant fail with a 400 (never retried)."""
     servers = [duo_sim(devices=2, seed=n) for n in range(4)]
+    gate = threading.Barrier(4, timeout=30)
     for server in servers:
-        server.faults.latency_s = 0.25
+        server.gate = gate
     config = write_config(
         tmp_path / "slow.toml", {f"t{n}": duo_tenant(s) for n, s in enumerate(servers)}
     )
-    started = time.monotonic()
     code, out, err = run(capsys, "--config", str(config), "check", "--format", "json")
-    elapsed = time.monotonic() - started
     assert code == 0, err
-    assert len(json.loads(out)) == 4
-    assert elapsed < 1.4, f"4 tenants x 0.25 s a request took {elapsed:.2f} s: not in parallel"
+    rows = json.loads(out)
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert not gate.broken and all(s.gate is None for s in servers)
 
 
 def test_check_wrong_password_is_reported_and_exit_code_follows(
@@ -303,7 +305,7 @@ def test_check_wrong_password_is_reported_and_exit_code_follows(
     code, out, err = run(capsys, "--config", str(config), "check", "--format", "json")
     assert code == 1, (out, err)  # some tenants failed, the rest were checked
     rows = {row["tenant"]: row for row in json.loads(out)}
-    assert rows["bad-duo"]["status"] == "AuthError"
+    assert rows["bad-duo"]["status"] == "auth refused"
     assert "bad-duo" in rows["bad-duo"]["detail"]
     assert rows["good-duo"]["status"].startswith("ok")
     assert rows["acme-ez"]["status"].startswith("ok")
@@ -339,8 +341,8 @@ def test_check_non_auth_failure_is_exit_1(
     assert code == 1, (out, err)
     rows = {row["tenant"]: row for row in json.loads(out)}
     assert rows["acme-duo"]["status"].startswith("ok")
-    assert rows["bad-ez"]["status"] == "AuthError"
-    assert rows["gone"]["status"] == "TransportError"
+    assert rows["bad-ez"]["status"] == "auth refused"
+    assert rows["gone"]["status"] == "unreachable"
     assert "gone" in rows["gone"]["detail"]
     assert_no_secrets(out, err)
 
@@ -446,8 +448,12 @@ def test_quiet_by_default(
 # ---------------------------------------------------------------------------- demo
 
 
-def test_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_demo(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     output = tmp_path / "demo"
+    users_log = tmp_path / "users-own-audit.jsonl"
+    monkeypatch.setenv("MDMBRIDGE_AUDIT_LOG", str(users_log))
     code, out, err = run(capsys, "demo", "--scale", "0.2", "--output", str(output))
     assert code == 0, err
 
@@ -482,6 +488,53 @@ def test_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "acme-duo" in out and "acme-ez" in out
     assert "Traceback" not in err
     assert not list(output.rglob("*.partial-*"))
+    _demo_changes_are_the_writes(output, out, users_log)
+
+
+def _demo_changes_are_the_writes(output: Path, out: str, users_log: Path) -> None:
+    """The demo's second sync records exactly the writes its audit log says it made, and
+    prints exactly those changes."""
+    writes = [json.loads(line) for line in (output / "audit.jsonl").read_text().splitlines()]
+    assert not users_log.exists()  # the demo's writes never go to the user's own log
+    assert {w["source"] for w in writes} == {"demo"} and {w["outcome"] for w in writes} == {"ok"}
+    kinds = {"user.create": "added", "user.delete": "removed"}
+    fields = {"device.assign-user": "user_id", "device.rename": "name", "user.update": None}
+    expected = set()
+    for w in writes:
+        entity = w["target"]["type"] + "s"
+        key = (w["tenant"], entity, w["target"]["id"])
+        if w["action"] in kinds:
+            expected.add((*key, kinds[w["action"]], None, None))
+        else:
+            field = fields[w["action"]] or next(iter(w["params"]))
+            expected.add((*key, "changed", field, w["params"][field]))
+    assert {e[3] for e in expected} == {"added", "removed", "changed"}
+    assert len({w["tenant"] for w in writes}) == len(DEMO_FLEET)  # every tenant has its day
+
+    with contextlib.closing(sqlite3.connect(output / "inventory-history.sqlite")) as db:
+        runs = db.execute("SELECT id, outcome FROM sync_runs ORDER BY id").fetchall()
+        found = db.execute(
+            "SELECT tenant, entity, record_id, kind, field, new FROM changes "
+            "WHERE run_id = 2 AND (field IS NULL OR field != 'raw')"
+        ).fetchall()
+    assert runs == [(1, "ok"), (2, "ok")]
+    # DuoSTATION moves a device into its new user's group: the one change beside the writes.
+    moved_groups = {f for f in found if f[4] == "group_id"}
+    duo = {name for name, vendor, _, _ in DEMO_FLEET if vendor == "duostation"}
+    reassigned = {(t, e, i) for t, e, i, _, f, _ in expected if f == "user_id" and t in duo}
+    assert {f[:3] for f in moved_groups} <= reassigned
+    # The sync sees what was written; a created user's new value is not recorded (added).
+    assert {(t, e, i, k, f, n if k == "changed" else None) for t, e, i, k, f, n in found} - (
+        moved_groups
+    ) == expected
+    assert len(found) == len(expected) + len(moved_groups)
+
+    table = out[out.index("what sync run 2 found changed") :]
+    assert f"found changed: {len(found)} changes" in table
+    printed = Counter(m.group(1) for m in re.finditer(r"│ (added|removed|changed) +│", table))
+    assert printed == Counter(f[3] for f in found)
+    assert f"mdmbridge changes --db {output / 'inventory-history.sqlite'}" in table
+    assert f"mdmbridge runs --db {output / 'inventory-history.sqlite'}" in table
 
 
 # ---------------------------------------------------------------------------- simulate
