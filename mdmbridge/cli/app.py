@@ -33,6 +33,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, object]] = {
     "migrate": ("mdmbridge.cli.migrate", "migrate_group", None),
     "audit": ("mdmbridge.cli.audit", "audit_command", _NONE),
     "bulk": ("mdmbridge.cli.bulk", "bulk_group", None),
+    "sync": ("mdmbridge.cli.sync", "sync_command", _NONE),
+    "changes": ("mdmbridge.cli.sync", "changes_command", _NONE),
+    "runs": ("mdmbridge.cli.sync", "runs_command", _NONE),
+    "report": ("mdmbridge.cli.report", "report_command", _NONE),
+    "completion": ("mdmbridge.cli.completion", "completion_command", _NONE),
 }
 
 
