@@ -99,7 +99,35 @@ class _CsvTables:
             raise errors[0]
 
 
-class CsvSink(DirectorySink):
+class _CsvWriting:
+    """What both CSV sinks do with their tables (a directory of them, or one file): the
+    staging and the commit are their base class's (``_finish``/``_discard``)."""
+
+    # Declared, not defined: the base class after this one in the MRO provides them.
+    _tables: _CsvTables
+    _finish: Callable[[], None]
+    _discard: Callable[[], None]
+
+    def begin(self) -> None:
+        self._tables.begin()
+
+    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
+        return self._tables.add(entity, rows)
+
+    def end(self, *, keep: bool) -> None:
+        self._tables.end(keep=keep)
+
+    def commit(self) -> None:
+        self._tables.close()
+        self._finish()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._tables.close()
+        self._discard()
+
+
+class CsvSink(_CsvWriting, DirectorySink):
     """One ``<entity>.csv`` per entity, in a directory."""
 
     format = "csv"
@@ -112,26 +140,8 @@ class CsvSink(DirectorySink):
         for entity in entities:
             self._tables.open(entity, self.staging / f"{entity.name}.csv")
 
-    def begin(self) -> None:
-        self._tables.begin()
 
-    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        return self._tables.add(entity, rows)
-
-    def end(self, *, keep: bool) -> None:
-        self._tables.end(keep=keep)
-
-    def commit(self) -> None:
-        self._tables.close()
-        self._finish()
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._tables.close()
-        self._discard()
-
-
-class CsvFileSink(FileSink):
+class CsvFileSink(_CsvWriting, FileSink):
     """One entity's CSV as one file (``-o users.csv``), or on stdout."""
 
     def __init__(self, output: Path, *, stream: BinaryIO | None = None) -> None:
@@ -143,24 +153,6 @@ class CsvFileSink(FileSink):
         if len(entities) != 1:
             raise ValueError(f"one csv file holds one entity, not {len(entities)}")
         self._tables.open(entities[0], self.staging)
-
-    def begin(self) -> None:
-        self._tables.begin()
-
-    def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        return self._tables.add(entity, rows)
-
-    def end(self, *, keep: bool) -> None:
-        self._tables.end(keep=keep)
-
-    def commit(self) -> None:
-        self._tables.close()
-        self._finish()
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._tables.close()
-        self._discard()
 
 
 class JsonlSink(FileSink):
