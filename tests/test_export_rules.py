@@ -337,6 +337,10 @@ def test_sqlite_manifest_names_tenants_status_and_counts(
     tenants = {t["tenant"]: t for t in manifest["tenants"]}
     assert tenants["nordic-duo"]["status"] == "failed"
     assert tenants["nordic-duo"]["error_type"] == "AuthError" and tenants["nordic-duo"]["error"]
+    ez_totals = tenants["acme-ez"].pop("vendor_totals")  # ezmdm's own counts, checked
+    assert ez_totals["devices"] == fleet.expected("acme-ez", "devices")
+    assert all(ez_totals[e] == fleet.expected("acme-ez", e) for e in ez_totals)
+    assert tenants["acme-duo"]["vendor_totals"] is None  # DuoSTATION gives none
     assert tenants["acme-ez"] | {"seconds": 0} == {
         "tenant": "acme-ez",
         "vendor": "ezmdm",
@@ -345,7 +349,6 @@ def test_sqlite_manifest_names_tenants_status_and_counts(
         "error_type": None,
         "counts": {e: fleet.expected("acme-ez", e) for e in ENTITIES},
         "skipped": {},
-        "vendor_totals": None,  # no adapter gives the export its vendor's count yet
         "seconds": 0,
     }
     ok = ["acme-duo", "acme-ez"]

@@ -260,6 +260,28 @@ def test_unchanged_second_run_writes_no_entity_rows(
     assert state_of(db) == before
 
 
+def test_vendor_totals_prove_the_listing_whole_where_the_vendor_gives_one(
+    capsys: pytest.CaptureFixture[str], fleet: Fleet, new_db: Callable[[], str]
+) -> None:
+    """ezmdm reports a total with every page (the pager checks it): it is kept per entity,
+    equal to the rows read. DuoSTATION gives none: NULL, never a made-up figure."""
+    db = new_db()
+    assert sync(capsys, fleet, db)[0] == 0
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        t = s.sync_tenants
+        found = {
+            row.tenant: (row.vendor_totals, json.loads(row.counts))
+            for row in conn.execute(select(t.c.tenant, t.c.vendor_totals, t.c.counts))
+        }
+    store.close()
+    totals, counts = found["acme-ez"]
+    assert totals is not None
+    assert json.loads(totals)["devices"] == counts["devices"] == 40
+    assert json.loads(totals)["groups"] == counts["groups"]
+    assert found["acme-duo"][0] is None and found["nordic-duo"][0] is None
+
+
 def test_where_limits_what_changes_shows(
     capsys: pytest.CaptureFixture[str], fleet: Fleet, new_db: Callable[[], str]
 ) -> None:

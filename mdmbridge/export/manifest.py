@@ -10,9 +10,9 @@ earlier export that may be replaced), the first line of a JSON Lines file with
 ``--report`` names. A single csv/parquet file and the json document have no room for one
 that readers would not trip over: ``--report`` is theirs.
 
-Vendor totals (the vendor's own count of a listing, proof that the listing is complete)
-are recorded as ``null``: no adapter hands the count its paging checks against to the
-export yet, so the manifest says it does not know rather than guessing.
+Vendor totals (the vendor's own count of a listing, proof that the listing is complete) are
+what the pager checked the listing against (``mdmbridge.paging.totals``): ezmdm gives one;
+a vendor that gives none (DuoSTATION's unpaged arrays) gets ``null``, never a guess.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def build_manifest(
                 "error_type": None if t.error is None else type(t.error).__name__,
                 "counts": dict(t.counts),
                 "skipped": dict(t.skipped),
-                "vendor_totals": None,  # not given by the adapters yet (module docstring)
+                "vendor_totals": dict(t.vendor_totals) or None,  # where the vendor gives one
                 "seconds": round(t.seconds, 3),
             }
             for t in report.tenants

@@ -40,6 +40,7 @@ from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks import Sink
 from mdmbridge.fleet import TenantOutcome, run_for_each
 from mdmbridge.paging.seen import SeenIds, batches
+from mdmbridge.paging.totals import listing_totals, one_total
 from mdmbridge.where import Where
 
 # (tenant, entity, rows so far); called from worker threads.
@@ -56,6 +57,7 @@ class TenantExport:
     skipped: dict[str, str] = field(default_factory=dict)
     error: MDMError | None = None
     seconds: float = 0.0
+    vendor_totals: dict[str, int] = field(default_factory=dict)  # where the vendor gives one
 
     @property
     def ok(self) -> bool:
@@ -81,6 +83,7 @@ class _Collected:
     counts: dict[str, int]
     skipped: dict[str, str]
     shipped: dict[str, bytes] | None = None  # entity -> its parts file, from a remote worker
+    totals: dict[str, int] = field(default_factory=dict)  # entity -> the vendor's own total
 
 
 @dataclass(frozen=True)
@@ -284,6 +287,7 @@ def _report(tenant: Tenant, outcome: TenantOutcome[_Collected]) -> TenantExport:
     report = TenantExport(tenant.name, tenant.vendor, error=outcome.error, seconds=outcome.seconds)
     if outcome.value is not None:
         report.counts, report.skipped = outcome.value.counts, outcome.value.skipped
+        report.vendor_totals = outcome.value.totals
     return report
 
 
@@ -297,6 +301,7 @@ def _collect(
     folder.mkdir(parents=True)
     counts: dict[str, int] = {}
     skipped: dict[str, str] = {}
+    totals: dict[str, int] = {}
     with tenant.connect(read_only=True) as client:
         for spec in entities:
             if spec.capability not in client.capabilities:
@@ -307,7 +312,7 @@ def _collect(
             if keep is not None and keep.matches_all:
                 keep = None
             count = 0
-            with open(folder / f"{spec.name}.parts", "wb") as part:
+            with listing_totals() as found, open(folder / f"{spec.name}.parts", "wb") as part:
                 batch: list[Row] = []
                 # Without --where the adapter makes the rows (export_rows: maybe without
                 # building models); a filter needs the models, so they are made here.
@@ -330,9 +335,11 @@ def _collect(
                     pickle.dump(batch, part, protocol=pickle.HIGHEST_PROTOCOL)
                     count += len(batch)
             counts[spec.name] = count
+            if (total := one_total(found)) is not None:
+                totals[spec.name] = total
             if progress is not None:
                 progress(tenant.name, spec.name, count)
-    return _Collected(counts, skipped)
+    return _Collected(counts, skipped, totals=totals)
 
 
 def _collect_shipped(

@@ -36,6 +36,7 @@ from typing import Generic, Literal, TypeVar
 from mdmbridge.errors import IncompleteListing
 from mdmbridge.paging.seen import SeenIds
 from mdmbridge.paging.shared import DUPLICATES, Key, Page, PageFetcher, record_id, show_id
+from mdmbridge.paging.totals import report_total
 
 T = TypeVar("T")
 Numbering = Literal["from_1", "from_0", "offset"]
@@ -73,6 +74,8 @@ def paginate(
         yield from first.items
         total = first.total
         if total is None or len(first.items) >= total:
+            if total is not None:
+                report_total(total)
             return
         # A server that clamps ``limit`` silently serves fewer items per page than asked:
         # pages are then counted in its size, not ours.
@@ -82,8 +85,9 @@ def paginate(
         if concurrency <= 1 or checker.pages <= 2:
             for number in range(2, checker.pages + 1):
                 yield from checker.checked(number, checker.fetch(number, limit))
-            return
-        yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
+        else:
+            yield from _concurrent_pages(checker, range(2, checker.pages + 1), concurrency)
+        report_total(total)  # every page held what the total promised: a whole listing
 
 
 def _numbered(

@@ -19,6 +19,7 @@ from typing import Any
 from mdmbridge.config import Tenant
 from mdmbridge.errors import MalformedResponse
 from mdmbridge.export.schema import ENTITIES, Row, row_maker
+from mdmbridge.paging.totals import listing_totals, one_total
 from mdmbridge.where import Where
 
 BATCH = 500
@@ -40,6 +41,7 @@ def row_hash(row: Row) -> str:
 class Collected:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # entity -> why it was not read
+    totals: dict[str, int] = field(default_factory=dict)  # entity -> the vendor's own total
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class CollectJob:
                 at = [c.name for c in spec.columns].index("id")
                 seen: set[Any] = set()
                 count = 0
-                with open(folder / f"{name}.parts", "wb") as part:
+                with listing_totals() as totals, open(folder / f"{name}.parts", "wb") as part:
                     batch: list[HashedRow] = []
                     for record in spec.fetch(client):
                         if keep is not None and not keep(record):
@@ -92,6 +94,8 @@ class CollectJob:
                         pickle.dump(batch, part, protocol=pickle.HIGHEST_PROTOCOL)
                         count += len(batch)
                 out.counts[name] = count
+                if (total := one_total(totals)) is not None:
+                    out.totals[name] = total
         return out
 
 

@@ -179,7 +179,8 @@ def _tenant_row(
         "status": result.status,
         "error": error,
         "counts": json.dumps(result.counts),
-        "vendor_totals": None,  # the collect path gives no vendor totals yet
+        # The vendor's own totals where it gives them (ezmdm): the proof the listing was whole.
+        "vendor_totals": json.dumps(collected.totals) if collected and collected.totals else None,
         "started": begun,
         "finished": utc_now(),
     }
