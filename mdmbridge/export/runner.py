@@ -27,7 +27,7 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,11 +254,16 @@ def _assemble(
     return None
 
 
-def _unique(spec: EntitySpec, rows: Iterator[Row]) -> Iterator[Row]:
+def _unique(spec: EntitySpec, rows: Iterable[Row]) -> Iterator[Row]:
+    return unique_rows(spec, rows, outcome="the tenant was left out of the export")
+
+
+def unique_rows(spec: EntitySpec, rows: Iterable[Row], *, outcome: str) -> Iterator[Row]:
     """The rows, refusing an id seen before in this tenant's listing: whatever the format,
     a record twice is a listing that cannot be trusted (SQLite's UNIQUE(tenant, id) would
     also break). Paged listings check this already; this holds for every adapter. The ids
-    go into a ``SeenIds``, so a tenant of millions keeps memory flat."""
+    go into a ``SeenIds``, so a tenant of millions keeps memory flat. ``outcome`` ends the
+    message: what became of the tenant (export and sync both use this)."""
     at = [c.name for c in spec.columns].index("id")
     with SeenIds() as seen:
         for batch in batches(rows):
@@ -268,7 +273,7 @@ def _unique(spec: EntitySpec, rows: Iterator[Row]) -> Iterator[Row]:
                 yield from batch[: found.index]
                 raise MalformedResponse(
                     f"{spec.name} {found.ident!r}: this id appears more than once in the "
-                    "tenant's listing; the tenant was left out of the export"
+                    f"tenant's listing; {outcome}"
                 )
             yield from batch
 

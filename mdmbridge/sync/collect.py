@@ -14,10 +14,9 @@ import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mdmbridge.config import Tenant
-from mdmbridge.errors import MalformedResponse
+from mdmbridge.export.runner import unique_rows
 from mdmbridge.export.schema import ENTITIES, Row, row_maker
 from mdmbridge.paging.totals import listing_totals, one_total
 from mdmbridge.where import Where
@@ -69,22 +68,19 @@ class CollectJob:
                 keep = None if self.where is None else self.where.get(name)
                 if keep is not None and keep.matches_all:
                     keep = None
+                # Without --where the adapter makes the rows (export_rows, the export's
+                # fast path); a filter needs the models. Either way a repeated id fails the
+                # tenant, checked as the export checks it (flat memory for millions).
                 make = row_maker(spec.columns)
-                at = [c.name for c in spec.columns].index("id")
-                seen: set[Any] = set()
+                rows = (
+                    client.adapter.export_rows(client, spec)
+                    if keep is None
+                    else (make(r) for r in spec.fetch(client) if keep(r))
+                )
                 count = 0
                 with listing_totals() as totals, open(folder / f"{name}.parts", "wb") as part:
                     batch: list[HashedRow] = []
-                    for record in spec.fetch(client):
-                        if keep is not None and not keep(record):
-                            continue
-                        row = make(record)
-                        if row[at] in seen:
-                            raise MalformedResponse(
-                                f"{name} {row[at]!r}: this id appears more than once in the "
-                                "tenant's listing; the tenant was left unchanged"
-                            )
-                        seen.add(row[at])
+                    for row in unique_rows(spec, rows, outcome="the tenant was left unchanged"):
                         batch.append((row_hash(row), row))
                         if len(batch) >= BATCH:
                             pickle.dump(batch, part, protocol=pickle.HIGHEST_PROTOCOL)
