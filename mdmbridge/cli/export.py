@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -21,17 +21,6 @@ from mdmbridge.errors import ConfigError
 from mdmbridge.executors import open_executor
 from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
 from mdmbridge.export.manifest import check_report_path, failure_report, write_report
-
-if TYPE_CHECKING:
-    from rich.text import Text
-else:
-
-    def Text(*args: Any, **kwargs: Any) -> Any:
-        """rich's ``Text``, imported when a summary is printed, not at start-up (rich is
-        ~0.03 s of CPU before the first request; see ``cli.app``)."""
-        from rich.text import Text as RichText
-
-        return RichText(*args, **kwargs)
 
 
 @click.command("export")
@@ -192,6 +181,8 @@ def _progress(state: State) -> Iterator[Any]:
 def _print_report(state: State, report: ExportReport) -> None:
     """The summary on stderr, fitted to the terminal: the counts are never cut (a cut
     "20…" is a wrong number) and no column is dropped; the names are cut instead."""
+    from rich.text import Text  # here, not at import: rich is not loaded before a request
+
     entity_names = list(dict.fromkeys(n for t in report.tenants for n in [*t.counts, *t.skipped]))
     columns = ["tenant", "vendor", "status", *entity_names, "seconds"]
     numbers = (*entity_names, "seconds")
