@@ -517,7 +517,7 @@ def test_sink_failure_mid_write_leaves_previous_output(
 ) -> None:
     """The disk fills while the sink writes: the old output stays byte-identical and no
     staging file is left behind."""
-    real_rows = runner._rows
+    real_rows = runner.read_rows
 
     def failing_rows(folders: list[Path], entity: str) -> Iterator[dict[str, Any]]:
         for number, row in enumerate(real_rows(folders, entity)):
@@ -525,7 +525,7 @@ def test_sink_failure_mid_write_leaves_previous_output(
                 raise OSError(28, "No space left on device")
             yield row
 
-    monkeypatch.setattr(runner, "_rows", failing_rows)
+    monkeypatch.setattr(runner, "read_rows", failing_rows)
     output = output_path(tmp_path, fmt)
     before = make_previous(output, fmt)
     with pytest.raises(OSError, match="No space"):
@@ -544,7 +544,7 @@ def test_sink_failure_through_the_cli(
         raise OSError(28, "No space left on device")
         yield {}
 
-    monkeypatch.setattr(runner, "_rows", failing_rows)
+    monkeypatch.setattr(runner, "read_rows", failing_rows)
     output = tmp_path / "disk.sqlite"
     before = make_previous(output, "sqlite")
     code, _, err = run(capsys, "--config", str(fleet.config()), "export", "-o", str(output))

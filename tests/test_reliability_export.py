@@ -600,13 +600,13 @@ def test_tenants_file_for_the_plugin_loads(tmp_path: Path) -> None:
 def test_recipe_that_fails_in_a_worker_names_the_plugin(tmp_path: Path) -> None:
     """What a worker does when a run-time plugin cannot be re-created there: the tenant
     fails with a ConfigError naming the plugin and why (not "unknown vendor")."""
-    import mdmbridge.export.runner as runner
+    import mdmbridge.export.collect as collect
 
     tenant = parse_tenant("p", plug_table())
     plugins.reset()  # as in a fresh worker process: the plugin is not registered here
     ghost = plugins.PluginRecipe("ghost", "module no_such_plugin_xyz", module="no_such_plugin_xyz")
     recipe = plugins.PluginRecipe("reliability", "module x", module="tests.plugin_adapters")
-    job = runner._CollectJob(("devices",), tmp_path, {"p": 0}, None, (ghost,))
+    job = collect.CollectJob(("devices",), tmp_path, {"p": 0}, None, (ghost,))
     with pytest.raises(ConfigError) as caught:
         job(tenant)
     message = str(caught.value)
@@ -614,7 +614,7 @@ def test_recipe_that_fails_in_a_worker_names_the_plugin(tmp_path: Path) -> None:
     assert "module no_such_plugin_xyz could not be re-created" in message
     assert "ModuleNotFoundError" in message and "\n" not in message
     # The same job with a recipe that works: registered here, once, and the tenant is read.
-    job = runner._CollectJob(("devices",), tmp_path, {"p": 0, "q": 1}, None, (recipe, recipe))
+    job = collect.CollectJob(("devices",), tmp_path, {"p": 0, "q": 1}, None, (recipe, recipe))
     assert job(tenant).counts == {"devices": 3}
     second = Tenant(name="q", vendor=VENDOR, settings=tenant.settings)
     assert job(second).counts == {"devices": 3}  # the plugin is not registered twice

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdmbridge.errors import IncompleteListing, MalformedResponse
-from mdmbridge.export.runner import _unique
+from mdmbridge.export.collect import LEFT_OUT, unique_rows
 from mdmbridge.export.schema import ENTITIES
 from mdmbridge.paging import CursorPage, Page, follow, paginate, unique
 from mdmbridge.paging.seen import SPILL_AT, Repeat, SeenIds, batches
@@ -305,7 +305,7 @@ def test_the_export_refuses_a_repeated_id_after_spilling() -> None:
 
     passed = 0
     with pytest.raises(MalformedResponse) as info:
-        for _ in _unique(spec, rows()):
+        for _ in unique_rows(spec, rows(), outcome=LEFT_OUT):
             passed += 1
     assert str(info.value) == (
         "devices 'd-42': this id appears more than once in the tenant's listing; "

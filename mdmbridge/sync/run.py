@@ -14,16 +14,26 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from mdmbridge.config import Tenant
-from mdmbridge.errors import ConfigError, MDMError
+from mdmbridge.errors import MDMError
+from mdmbridge.executors import shares_disk
+from mdmbridge.export.collect import (
+    Collected,
+    CollectJob,
+    index_of,
+    portable_recipes,
+    read_batches,
+    unship,
+)
 from mdmbridge.export.schema import EntitySpec
 from mdmbridge.fleet import TenantOutcome, run_for_each
 from mdmbridge.sync import schema as s
-from mdmbridge.sync.collect import Collected, CollectJob, index_of, read_parts
+from mdmbridge.sync.collect import LEFT_UNCHANGED, hashed
 from mdmbridge.sync.diff import Applied, apply_entity
 from mdmbridge.sync.store import Store, utc_now
 from mdmbridge.where import Where
@@ -86,13 +96,14 @@ def run_sync(
     workers: int = 4,
     where: Mapping[str, Where] | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> SyncReport:
-    """Sync ``tenants`` into ``store``; refuses (``SyncBusy``) while another sync runs."""
+    """Sync ``tenants`` into ``store``; refuses (``SyncBusy``) while another sync runs.
+    ``executor`` reads the tenants elsewhere (a Dask cluster: ``--executor``); this
+    process alone writes the database, so a worker lost mid-read changes nothing."""
     started = time.monotonic()
     names = [t.name for t in tenants]
-    if len(set(names)) != len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        raise ConfigError(f"tenant {twice!r} is given twice", tenant=twice)
+    index = index_of(tenants)  # a tenant given twice is refused here
     with store.locked():
         store.migrate()
         run_id = store.start_run(mdmbridge_version(), names, [e.name for e in entities])
@@ -100,9 +111,22 @@ def run_sync(
         results: list[TenantSync] = []
         writing_seconds = 0.0
         try:
-            job = CollectJob(tuple(e.name for e in entities), parts, index_of(tenants), where)
+            job = CollectJob(
+                tuple(e.name for e in entities),
+                parts,
+                index,
+                plugins=() if executor is None else portable_recipes(tenants),
+                where=where or None,
+                ship=not shares_disk(executor),
+                outcome=LEFT_UNCHANGED,
+                item=hashed,
+            )
             begun = {t.name: utc_now() for t in tenants}  # reading starts for all at once
-            for outcome in run_for_each(tenants, job, workers=workers, activity="syncing"):
+            for outcome in run_for_each(
+                tenants, job, workers=workers, executor=executor, activity="syncing"
+            ):
+                if outcome.value is not None and outcome.value.shipped is not None:
+                    unship(job.folder(outcome.tenant), outcome.value)
                 writing = time.monotonic()
                 result = _apply(store, run_id, job, outcome, begun[outcome.tenant])
                 writing_seconds += time.monotonic() - writing
@@ -143,7 +167,7 @@ def _apply(
         for entity in collected.counts:  # entities the vendor does not have stay untouched
             result.applied[entity] = apply_entity(
                 conn,
-                read_parts(folder, entity),
+                read_batches(folder, entity),
                 run_id=run_id,
                 run_time=run_time,
                 tenant=outcome.tenant,

@@ -99,8 +99,13 @@ class Store:
     # ------------------------------------------------------------------ schema
 
     def has_schema(self) -> bool:
+        """Whether a sync finished creating the schema: its version row is written last,
+        after every table (SQLite's driver commits each CREATE TABLE on its own, so a
+        reader can see some tables of a schema still being made)."""
         with self.engine.connect() as conn:
-            return bool(self.engine.dialect.has_table(conn, s.sync_runs.name))
+            if not self.engine.dialect.has_table(conn, s.sync_schema.name):
+                return False
+            return conn.execute(select(func.max(s.sync_schema.c.version))).scalar() is not None
 
     def migrate(self) -> None:
         """Create what is missing (new entity tables included) and record the version.
