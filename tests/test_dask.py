@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,29 +34,12 @@ from mdmbridge.executors import (  # noqa: E402
 )
 from mdmbridge.export import ExportReport, export  # noqa: E402
 from mdmbridge.simulation import SimServer  # noqa: E402
+from tests.dask_cluster import make_cluster  # noqa: E402
 from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY  # noqa: E402
 
+pytest_plugins = ["tests.dask_cluster"]  # the cluster fixture
 Factory = Callable[..., SimServer]
 ENTITIES = "devices,users,groups"
-
-
-def _cluster(**config: Any) -> Any:
-    import dask
-
-    with dask.config.set(config):
-        return distributed.LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-            scheduler_port=0,
-        )
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    with _cluster() as running:
-        yield running
 
 
 def _executor(address: str) -> DaskExecutor:
@@ -305,8 +288,8 @@ def test_worker_killed_with_no_retries_fails_only_its_tenant(
     exported whole."""
     tenants, servers = _slow_tenants(ez_sim)
     output = tmp_path / "out.jsonl"
-    with _cluster(**{"distributed.scheduler.allowed-failures": 0}) as cluster:
-        report = _export_killing_a_worker(cluster.scheduler_address, tenants, servers, output)
+    with make_cluster(**{"distributed.scheduler.allowed-failures": 0}) as strict:
+        report = _export_killing_a_worker(strict.scheduler_address, tenants, servers, output)
     assert report.committed
     _check_whole_or_failed(report, output, servers)
     assert 1 <= len(report.failed) < 4

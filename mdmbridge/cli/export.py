@@ -13,7 +13,7 @@ import click
 
 from mdmbridge.cli import pager
 from mdmbridge.cli.exits import exit_for
-from mdmbridge.cli.options import tenant_option
+from mdmbridge.cli.options import executor_option, tenant_option
 from mdmbridge.cli.state import State
 from mdmbridge.cli.table import Column, clean, render
 from mdmbridge.config import select_tenants
@@ -79,14 +79,7 @@ from mdmbridge.export.manifest import check_report_path, failure_report, write_r
     help="read tenants in this many worker processes (0: threads); helps large, many-tenant "
     "exports on multi-core machines, costs ~0.3 s start-up each",
 )
-@click.option(
-    "--executor",
-    "executor_url",
-    default=None,
-    metavar="dask://HOST:PORT",
-    help="read each tenant on this Dask cluster's workers (pip install 'mdmbridge[dask]'); "
-    "the output is still written here (see docs/scale.md)",
-)
+@executor_option()
 @click.pass_obj
 def export_command(
     state: State,

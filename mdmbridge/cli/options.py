@@ -29,6 +29,18 @@ def tenant_option() -> Callable[[_F], _F]:
     )
 
 
+def executor_option() -> Callable[[_F], _F]:
+    """``--executor dask://HOST:PORT``: where tenants are read (export and sync alike)."""
+    return click.option(
+        "--executor",
+        "executor_url",
+        default=None,
+        metavar="dask://HOST:PORT",
+        help="read each tenant on this Dask cluster's workers (pip install 'mdmbridge[dask]'); "
+        "the output is still written here (see docs/scale.md)",
+    )
+
+
 def complete_tenant_selection(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:

@@ -13,11 +13,12 @@ from rich.text import Text
 
 from mdmbridge.audit_read import parse_instant
 from mdmbridge.cli.exits import EXIT_OK, exit_for
-from mdmbridge.cli.options import tenant_option
+from mdmbridge.cli.options import executor_option, tenant_option
 from mdmbridge.cli.output import emit, format_option
 from mdmbridge.cli.state import State
 from mdmbridge.config import select_tenants
 from mdmbridge.errors import ValidationError
+from mdmbridge.executors import open_executor
 from mdmbridge.export.schema import ENTITIES, parse_entities
 from mdmbridge.sync.query import CHANGE_COLUMNS, RUN_COLUMNS, ChangeQuery, changes, runs
 from mdmbridge.sync.run import SyncReport, run_sync
@@ -50,6 +51,7 @@ def _db_option() -> Callable[[_F], _F]:
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=4, show_default=True, help="tenants at once"
 )
+@executor_option()
 @click.pass_obj
 def sync_command(
     state: State,
@@ -58,6 +60,7 @@ def sync_command(
     entities: str | None,
     where: tuple[str, ...],
     workers: int,
+    executor_url: str | None,
 ) -> int:
     """Bring the database up to date with every selected tenant; record what changed."""
     tenants = select_tenants(state.tenants(), names)
@@ -70,9 +73,16 @@ def sync_command(
             if state.interactive:
                 state.err.print(Text(f"{tenant}: {status}"))
 
-        report = run_sync(
-            store, tenants, entities=specs, workers=workers, where=chosen, progress=progress
-        )
+        with open_executor(executor_url) as executor:
+            report = run_sync(
+                store,
+                tenants,
+                entities=specs,
+                workers=workers,
+                where=chosen,
+                progress=progress,
+                executor=executor,
+            )
     finally:
         store.close()
     _print_report(state, report)
