@@ -61,14 +61,25 @@ class DepthGuard:
         self._in_string = False
         self._escape = False
 
+    @property
+    def depth(self) -> int:
+        """Brackets open after what was fed (outside strings)."""
+        return self._depth
+
+    @property
+    def in_string(self) -> bool:
+        """Whether what was fed ends inside a string (or an escape)."""
+        return self._in_string or self._escape
+
     def feed(self, chunk: bytes) -> None:
         if self._escape and chunk:
             chunk = chunk[1:]
             self._escape = False
-        chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
-        if chunk.endswith(b"\\"):
-            self._escape = True
-            chunk = chunk[:-1]
+        if b"\\" in chunk:  # one memchr scan; most bodies hold no escape at all
+            chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
+            if chunk.endswith(b"\\"):
+                self._escape = True
+                chunk = chunk[:-1]
         structure = chunk.translate(None, _DELETE)
         if self._in_string:
             structure = b'"' + structure
@@ -141,8 +152,22 @@ def decode_json(body: bytes, content_type: str) -> tuple[Any, str]:
 _WIDE_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 
 
-_FAST = msgspec.json.Decoder()
-_FAST_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, UnicodeError)
+FAST_DECODER = msgspec.json.Decoder()  # what it refuses, the stdlib parser decides
+FAST_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, UnicodeError)
+
+
+def parse_json_bytes(body: bytes) -> Any:
+    """:func:`parse_json` of UTF-8 bytes, without making the text first when msgspec takes
+    them (the spooled array's chunks: ``transport.array_items``)."""
+    try:
+        return FAST_DECODER.decode(body)
+    except FAST_REFUSED:
+        pass
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"not valid UTF-8 at byte {exc.start}") from None
+    return parse_json(text)
 
 
 def parse_json(text: str) -> Any:
@@ -155,8 +180,8 @@ def parse_json(text: str) -> Any:
     its range; anything malformed) is decided by the stdlib parser, so the result and the
     error text stay exactly those of :func:`json.loads`."""
     try:
-        return _FAST.decode(text)
-    except _FAST_REFUSED:
+        return FAST_DECODER.decode(text)
+    except FAST_REFUSED:
         pass
     try:
         return json.loads(text, parse_constant=_refuse_constant)

@@ -156,7 +156,8 @@ class Transport:
         url = self._url(path)
         spool = self._call("GET", url, params, None, {}, self._reader.spool_array)
         with spool:
-            yield from self._reader.items(spool, self._context("GET", url))
+            for batch in self._reader.batches(spool, self._context("GET", url)):
+                yield from batch
 
     # the one retry loop ------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import ijson  # type: ignore[import-untyped]
 import urllib3.exceptions
 from urllib3 import BaseHTTPResponse as Response
 
@@ -25,6 +24,7 @@ from mdmbridge.errors import (
     error_for_status,
     excerpt,
 )
+from mdmbridge.transport.array_items import array_batches
 from mdmbridge.transport.body import (
     UTF8_BOM,
     BodyError,
@@ -165,10 +165,11 @@ class AnswerReader:
             **context,
         )
 
-    def items(self, spool: IO[bytes], context: dict[str, Any]) -> Iterator[Any]:
+    def batches(self, spool: IO[bytes], context: dict[str, Any]) -> Iterator[list[Any]]:
+        """The spooled array's items, a chunk's worth at a time (``array_batches``)."""
         try:
-            yield from ijson.items(spool, "item", use_float=True)
-        except (ijson.JSONError, ValueError, OverflowError, RecursionError) as exc:
+            yield from array_batches(spool)
+        except BodyError as exc:
             raise MalformedResponse(
                 f"GET {context['url']}: the body is not valid JSON "
                 f"({excerpt(self.redact(str(exc)), 80)})",
