@@ -20,6 +20,10 @@ import mdmbridge
 from mdmbridge.simulation import SimServer
 from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY, LEAKS
 
+# Fixture modules some test modules load as plugins (pytest_plugins): asserts in them
+# are rewritten too, whichever module imports them first.
+pytest.register_assert_rewrite("tests.dask_cluster", "tests.sync_fleet")
+
 # Fast retries in tests: the behaviour is the same, the waits are shorter.
 FAST = {"retries": 3, "connect_timeout_s": 2.0, "read_timeout_s": 5.0}
 

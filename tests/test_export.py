@@ -23,6 +23,7 @@ from mdmbridge.cli import main
 from mdmbridge.config import CONFIG_ENV, load_tenants, parse_tenant
 from mdmbridge.errors import AuthError
 from mdmbridge.export import export
+from mdmbridge.export.sinks_files import JsonlSink
 from mdmbridge.simulation import SimServer
 from tests.support import DUO_PASSWORD, DUO_USER, EZ_KEY
 
@@ -526,6 +527,17 @@ def test_sink_failure_mid_write_leaves_previous_output(
             yield row
 
     monkeypatch.setattr(runner, "read_rows", failing_rows)
+    # jsonl lines are encoded by the collecting workers and copied in whole: the disk
+    # fills half-way through copying a tenant's users.
+    real_add_encoded = JsonlSink.add_encoded
+
+    def failing_add_encoded(self: JsonlSink, entity: Any, lines: Path, count: int) -> int:
+        if entity.name == "users":
+            self._handle.write(lines.read_bytes()[:100])
+            raise OSError(28, "No space left on device")
+        return real_add_encoded(self, entity, lines, count)
+
+    monkeypatch.setattr(JsonlSink, "add_encoded", failing_add_encoded)
     output = output_path(tmp_path, fmt)
     before = make_previous(output, fmt)
     with pytest.raises(OSError, match="No space"):

@@ -58,7 +58,7 @@ from mdmbridge.export.manifest import check_report_path, failure_report, write_r
 @click.option(
     "--manifest-line",
     is_flag=True,
-    help='jsonl: the first line is the run\'s manifest, {"entity": "_export", ...}: '
+    help='jsonl: the first line is the run\'s manifest, {"entity":"_export",...}: '
     "version, time, tenants with status and error, counts",
 )
 @click.option(

@@ -8,7 +8,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from mdmbridge.config import Tenant
 from mdmbridge.errors import ConfigError
@@ -21,7 +21,7 @@ from mdmbridge.export.schema import (
     Row,
     parse_entities,
 )
-from mdmbridge.export.sinks import FORMATS, Sink, open_target
+from mdmbridge.export.sinks import FORMATS, EncodedSink, Sink, encoding_of, open_target
 from mdmbridge.export.target import EXTENSIONS, resolve_target
 from mdmbridge.where import Where, parse_where_for
 
@@ -124,6 +124,7 @@ class _CommitLater:
         self.sink = sink
         self.output = sink.output
         self.committed = False
+        self.encoding = encoding_of(sink)
 
     def prepare(self, entities: Sequence[EntitySpec]) -> None:
         self.sink.prepare(entities)
@@ -133,6 +134,9 @@ class _CommitLater:
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         return self.sink.add(entity, rows)
+
+    def add_encoded(self, entity: EntitySpec, lines: Path, count: int) -> int:
+        return cast(EncodedSink, self.sink).add_encoded(entity, lines, count)
 
     def end(self, *, keep: bool) -> None:
         self.sink.end(keep=keep)

@@ -21,12 +21,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mdmbridge import plugins
 from mdmbridge.config import Tenant
 from mdmbridge.errors import ConfigError, MalformedResponse
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
+from mdmbridge.export.sinks_files import JSON_DATA_ERRORS, jsonl_line
+from mdmbridge.export.sinks_rows import refused
 from mdmbridge.paging.seen import SeenIds, batches
 from mdmbridge.paging.totals import listing_totals, one_total
 from mdmbridge.where import Where
@@ -62,6 +64,7 @@ class CollectJob:
     ship: bool = False  # the worker's disk is not ours: return the parts with the result
     outcome: str = LEFT_OUT
     item: Callable[[Row], Any] | None = None
+    encoding: str | None = None  # the sink's (jsonl): parts hold encoded lines, not rows
 
     def folder(self, tenant: str) -> Path:
         return self.parts / str(self.index[tenant])
@@ -121,18 +124,43 @@ class CollectJob:
     def _spool(self, tenant: str, spec: EntitySpec, rows: Iterable[Row], folder: Path) -> int:
         count = 0
         item = self.item
+        write = None if self.encoding is None else _line_writer(spec, self.encoding)
         with open(folder / f"{spec.name}.parts", "wb") as part:
             for batch in unique_batches(spec, rows, outcome=self.outcome):
-                kept = batch if item is None else [item(row) for row in batch]
-                # Pickled batches: parts are our own temporary files, read back by this
-                # process only, and pickle is several times cheaper than JSON.
-                pickle.dump(kept, part, protocol=pickle.HIGHEST_PROTOCOL)
+                if write is not None:
+                    write(part, batch)
+                else:
+                    kept = batch if item is None else [item(row) for row in batch]
+                    # Pickled batches: parts are our own temporary files, read back by
+                    # this process only, and pickle is several times cheaper than JSON.
+                    pickle.dump(kept, part, protocol=pickle.HIGHEST_PROTOCOL)
                 count += len(batch)
                 if self.progress is not None and count % PROGRESS_EVERY == 0:
                     self.progress(tenant, spec.name, count)
         if self.progress is not None:
             self.progress(tenant, spec.name, count)
         return count
+
+
+def _line_writer(spec: EntitySpec, encoding: str) -> Callable[[IO[bytes], list[Row]], None]:
+    """Writes a batch of rows as the sink's lines; a row the format cannot hold fails the
+    tenant with the sink's own words (it would have refused the row the same way)."""
+    if encoding != "jsonl":
+        raise ValueError(f"no line encoder for {encoding!r}")
+    line = jsonl_line(spec)
+
+    def write(part: IO[bytes], batch: list[Row]) -> None:
+        try:
+            part.write(b"".join(map(line, batch)))
+        except JSON_DATA_ERRORS:
+            for row in batch:  # which row: the message names its id
+                try:
+                    line(row)
+                except JSON_DATA_ERRORS as exc:
+                    raise refused(spec, row, encoding, exc) from None
+            raise
+
+    return write
 
 
 def unique_batches(spec: EntitySpec, rows: Iterable[Row], *, outcome: str) -> Iterator[list[Row]]:

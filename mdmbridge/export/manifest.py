@@ -6,7 +6,7 @@ missing from, without the log of the run.
 Where it goes: an ``_export`` table in SQLite (``key``, ``value`` as JSON text), a
 ``manifest.json`` in a csv/parquet directory (also how a directory is recognised as an
 earlier export that may be replaced), the first line of a JSON Lines file with
-``--manifest-line`` (``{"entity": "_export", ...}``), and, for every format, the file
+``--manifest-line`` (``{"entity":"_export",...}``), and, for every format, the file
 ``--report`` names. A single csv/parquet file and the json document have no room for one
 that readers would not trip over: ``--report`` is theirs.
 

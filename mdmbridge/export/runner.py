@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from mdmbridge.config import Tenant
 from mdmbridge.errors import MDMError
@@ -46,7 +47,7 @@ from mdmbridge.export.collect import (
     unship,
 )
 from mdmbridge.export.schema import EntitySpec
-from mdmbridge.export.sinks import Sink
+from mdmbridge.export.sinks import EncodedSink, Sink, encoding_of
 from mdmbridge.fleet import TenantOutcome, run_for_each
 from mdmbridge.where import Where
 
@@ -122,6 +123,7 @@ def run_export(
             recipes,
             where or None,
             ship=not shares_disk(executor),
+            encoding=encoding_of(sink),
         )
         outcomes: dict[str, TenantOutcome[Collected]] = {}
         written = {spec.name: 0 for spec in entities}
@@ -142,7 +144,9 @@ def run_export(
                     tenant = tenants[assembled]
                     if outcomes[tenant.name].ok:
                         folder = parts / str(assembled)
-                        refused = _assemble(sink, entities, folder, written)
+                        refused = _assemble(
+                            sink, entities, folder, written, outcomes[tenant.name].value
+                        )
                         if refused is not None:  # this tenant's data: it fails alone
                             outcomes[tenant.name] = _failed(tenant, outcomes[tenant.name], refused)
                         shutil.rmtree(folder, ignore_errors=True)  # give the disk back early
@@ -172,16 +176,29 @@ def run_export(
 
 
 def _assemble(
-    sink: Sink, entities: Sequence[EntitySpec], folder: Path, written: dict[str, int]
+    sink: Sink,
+    entities: Sequence[EntitySpec],
+    folder: Path,
+    written: dict[str, int],
+    collected: Collected | None,
 ) -> MDMError | None:
     """One tenant's parts into the sink, all or nothing: the error that kept it out, if any.
     Only errors about the tenant's own data are caught; any other (a full disk) ends the
-    export."""
+    export. Parts the workers encoded already (``encoding_of``) are copied in whole."""
     added: dict[str, int] = {}
+    encoded = encoding_of(sink) is not None
+    counts = collected.counts if collected is not None else {}
     sink.begin()
     try:
         for spec in entities:
-            added[spec.name] = sink.add(spec, read_rows(folder, spec.name))
+            path = folder / f"{spec.name}.parts"
+            if not encoded:
+                added[spec.name] = sink.add(spec, read_rows(folder, spec.name))
+            elif path.exists():
+                count = counts.get(spec.name, 0)
+                added[spec.name] = cast(EncodedSink, sink).add_encoded(spec, path, count)
+            else:  # the tenant's vendor has no such entity
+                added[spec.name] = 0
     except MDMError as error:
         sink.end(keep=False)
         return error

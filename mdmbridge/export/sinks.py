@@ -44,12 +44,14 @@ __all__ = [
     "FORMATS",
     "CsvFileSink",
     "CsvSink",
+    "EncodedSink",
     "JsonSink",
     "JsonlSink",
     "ParquetFileSink",
     "ParquetSink",
     "Sink",
     "SqliteSink",
+    "encoding_of",
     "open_sink",
     "open_target",
 ]
@@ -76,6 +78,22 @@ class Sink(Protocol):
 
     def abort(self) -> None:
         """Remove the staging output; the previous output (if any) is untouched."""
+
+
+class EncodedSink(Sink, Protocol):
+    """A sink whose rows can be encoded ahead by the collecting workers (jsonl): the
+    runner then hands it each tenant's encoded part file instead of rows."""
+
+    encoding: str
+
+    def add_encoded(self, entity: EntitySpec, lines: Path, count: int) -> int:
+        """Append ``count`` rows already encoded as ``encoding`` in the file ``lines``."""
+
+
+def encoding_of(sink: Sink) -> str | None:
+    """What the collecting workers may encode rows as for ``sink`` (None: plain rows)."""
+    found = getattr(sink, "encoding", None)
+    return found if isinstance(found, str) and hasattr(sink, "add_encoded") else None
 
 
 def open_sink(format: str, output: str | Path) -> Sink:

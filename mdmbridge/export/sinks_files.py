@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+import msgspec
+
 from mdmbridge.export.manifest import MANIFEST_ENTITY
 from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, refused
@@ -24,9 +26,9 @@ class _Marks:
     """Positions in text files where the current tenant's rows begin, to cut them off."""
 
     def __init__(self) -> None:
-        self._at: dict[int, tuple[IO[str], int]] = {}
+        self._at: dict[int, tuple[IO[Any], int]] = {}
 
-    def take(self, handles: Iterable[IO[str]]) -> None:
+    def take(self, handles: Iterable[IO[Any]]) -> None:
         self._at = {id(h): (h, h.tell()) for h in handles}
 
     def rewind(self) -> None:
@@ -36,20 +38,44 @@ class _Marks:
         self._at = {}
 
 
-def _json_line(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], str]:
-    """Row -> one JSON object: plain columns encoded, JSON columns (``raw``, already compact
-    JSON text, always the last columns) spliced in as they are, never decoded and encoded
-    again."""
+_ENCODER = msgspec.json.Encoder()
+# Writing a value JSON cannot hold: a lone surrogate (UnicodeEncodeError, a ValueError),
+# an integer past 64 bits or a type msgspec does not know (EncodeError, TypeError).
+JSON_DATA_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, msgspec.EncodeError)
+
+
+def json_object(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], bytes]:
+    """Row -> one compact JSON object (UTF-8): plain columns encoded by msgspec, JSON
+    columns (``raw``, already compact JSON text, always the last columns) spliced in as they
+    are, never decoded and encoded again. Module level, made per entity, so the collecting
+    workers can encode a jsonl export's lines (``export/collect.py``)."""
     first_json = len(names) - len(json_at)
     if json_at != set(range(first_json, len(names))) or first_json == 0:
         raise ValueError("JSON columns must be the last columns, after at least one other")
     plain = names[:first_json]
-    tail = [(json.dumps(names[i]), i) for i in range(first_json, len(names))]
+    tail = [(b',"' + names[i].encode() + b'":', i) for i in range(first_json, len(names))]
+    encode = _ENCODER.encode
 
-    def line(row: Row) -> str:
-        head = json.dumps(dict(zip(plain, row[:first_json], strict=True)), ensure_ascii=False)
-        extra = "".join(f", {key}: {'null' if row[i] is None else row[i]}" for key, i in tail)
-        return head[:-1] + extra + "}"
+    def line(row: Row) -> bytes:
+        head = encode(dict(zip(plain, row[:first_json], strict=True)))
+        extra = b"".join(
+            key + (b"null" if row[i] is None else row[i].encode("utf-8")) for key, i in tail
+        )
+        return head[:-1] + extra + b"}"
+
+    return line
+
+
+def jsonl_line(entity: EntitySpec) -> Callable[[Row], bytes]:
+    """Row -> its JSON Lines line (newline included), ``entity`` first: one function for
+    the sink and for the collecting workers that encode lines ahead of it."""
+    names = ("entity", *(c.name for c in entity.columns))
+    json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
+    encode = json_object(names, json_at)
+    name = entity.name
+
+    def line(row: Row) -> bytes:
+        return encode((name, *row)) + b"\n"
 
     return line
 
@@ -158,16 +184,21 @@ class CsvFileSink(_CsvWriting, FileSink):
 class JsonlSink(FileSink):
     """One JSON object per line, each with its ``entity``; ``raw`` stays a nested object.
 
-    With ``manifest_line``, the first line is the run's manifest (``{"entity": "_export",
-    ...}``): it is known only at the end, so the body is copied behind it at commit (one
-    more pass over the file, paid only by those who ask for the line)."""
+    The lines can be encoded ahead, in the workers that read the tenants (``encoding``:
+    the collect writes them to its part files, :meth:`add_encoded` copies them in), so the
+    one assembling thread only copies bytes. With ``manifest_line``, the first line is the
+    run's manifest (``{"entity":"_export",...}``): it is known only at the end, so the body
+    is copied behind it at commit (one more pass over the file, paid only by those who ask
+    for the line)."""
+
+    encoding = "jsonl"
 
     def __init__(
         self, output: Path, *, stream: BinaryIO | None = None, manifest_line: bool = False
     ) -> None:
         super().__init__(output, stream=stream)
         self.manifest_line = manifest_line
-        self._handle = open(self.staging, "w", encoding="utf-8")  # noqa: SIM115 - closed in commit/abort
+        self._handle = open(self.staging, "wb")  # noqa: SIM115 - closed in commit/abort
         self._marks = _Marks()
 
     def prepare(self, entities: Sequence[EntitySpec]) -> None:
@@ -177,16 +208,20 @@ class JsonlSink(FileSink):
         self._marks.take([self._handle])
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        names = ("entity", *(c.name for c in entity.columns))
-        json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
-        line = _json_line(names, json_at)
+        line = jsonl_line(entity)
         count = 0
         for row in rows:
             try:
-                self._handle.write(line((entity.name, *row)) + "\n")
-            except DATA_ERRORS as exc:
+                self._handle.write(line(row))
+            except JSON_DATA_ERRORS as exc:
                 raise refused(entity, row, "jsonl", exc) from None
             count += 1
+        return count
+
+    def add_encoded(self, entity: EntitySpec, lines: Path, count: int) -> int:
+        """``count`` lines encoded ahead (:func:`jsonl_line`), copied in as they are."""
+        with open(lines, "rb") as part:
+            shutil.copyfileobj(part, self._handle, 1 << 20)
         return count
 
     def end(self, *, keep: bool) -> None:
@@ -196,17 +231,17 @@ class JsonlSink(FileSink):
     def commit(self) -> None:
         self._handle.close()
         if self.manifest_line and self.manifest is not None:
-            line = json.dumps({"entity": MANIFEST_ENTITY, **self.manifest}, ensure_ascii=False)
-            self._prepend(line + "\n")
+            line = _ENCODER.encode({"entity": MANIFEST_ENTITY, **self.manifest})
+            self._prepend(line + b"\n")
         self._finish()
 
-    def _prepend(self, line: str) -> None:
+    def _prepend(self, line: bytes) -> None:
         body = self.staging.with_name(f"{self.staging.name}.body")
         os.replace(self.staging, body)
         try:
-            with open(self.staging, "w", encoding="utf-8") as out:
+            with open(self.staging, "wb") as out:
                 out.write(line)
-                with open(body, encoding="utf-8") as part:
+                with open(body, "rb") as part:
                     shutil.copyfileobj(part, out, 1 << 20)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -242,12 +277,13 @@ class JsonSink(FileSink):
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         _, handle, written = self._parts[entity.name]
         names = tuple(c.name for c in entity.columns)
-        line = _json_line(names, {i for i, c in enumerate(entity.columns) if c.kind == "json"})
+        line = json_object(names, {i for i, c in enumerate(entity.columns) if c.kind == "json"})
         count = 0
         for row in rows:
             try:
-                handle.write(("\n  " if written[0] == 0 else ",\n  ") + line(row))
-            except DATA_ERRORS as exc:
+                text = line(row).decode("utf-8")
+                handle.write(("\n  " if written[0] == 0 else ",\n  ") + text)
+            except JSON_DATA_ERRORS as exc:
                 raise refused(entity, row, "json", exc) from None
             written[0] += 1
             count += 1
