@@ -253,8 +253,9 @@ PASS = "PASS"
 MISS = "MISS"
 
 
-def _verdict(ok: bool) -> str:
-    return PASS if ok else MISS
+def _verdict(ok: bool | None) -> str:
+    """PASS or MISS against the figure's target; nothing for a figure only printed."""
+    return "" if ok is None else (PASS if ok else MISS)
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -262,7 +263,7 @@ def _stats(values: list[float]) -> tuple[float, float]:
 
 
 def _line(
-    label: str, values: list[float], unit: str, target: str, ok: bool, extra: str = ""
+    label: str, values: list[float], unit: str, target: str, ok: bool | None, extra: str = ""
 ) -> None:
     low, mid = _stats(values)
     print(
@@ -284,7 +285,9 @@ def _tenants_file(directory: Path, tenants: list[dict[str, Any]]) -> Path:
     return path
 
 
-def cli_export(config: Path, output: Path, workers: int, entities: str) -> dict[str, float]:
+def cli_export(
+    config: Path, output: Path, workers: int, entities: str, fmt: str = "sqlite"
+) -> dict[str, float]:
     """``mdmbridge export`` as a whole process: wall seconds and its CPU (from wait4)."""
     output.unlink(missing_ok=True)
     args = [
@@ -295,7 +298,7 @@ def cli_export(config: Path, output: Path, workers: int, entities: str) -> dict[
         "--entities",
         entities,
         "--format",
-        "sqlite",
+        fmt,
         "--workers",
         str(workers),
         "-o",
@@ -316,7 +319,16 @@ def cli_export(config: Path, output: Path, workers: int, entities: str) -> dict[
     }
 
 
-def _rows(database: Path, table: str = "devices") -> int:
+def _rows(output: Path, table: str = "devices") -> int:
+    """Rows of ``table`` in an export: a SQLite file, or JSON Lines (one object a line)."""
+    if output.suffix == ".jsonl":
+        with open(output, "rb") as lines:
+            wanted = b'{"entity":"%s",' % table.encode()
+            return sum(1 for line in lines if line.startswith(wanted))
+    return _sqlite_rows(output, table)
+
+
+def _sqlite_rows(database: Path, table: str) -> int:
     import sqlite3
 
     with sqlite3.connect(database) as db:
@@ -361,9 +373,9 @@ def figure_export(args: argparse.Namespace, kind: str, tmp: Path, results: dict[
         ours: list[dict[str, float]] = []
         base: list[dict[str, Any]] = []
         for _ in range(args.runs):
-            out = tmp / "export.sqlite"
+            out = tmp / f"export.{args.format}"
             sim0 = _simulator_cpu_s()
-            run = cli_export(config, out, workers, "devices")
+            run = cli_export(config, out, workers, "devices", args.format)
             run["sim_cpu_s"] = _simulator_cpu_s() - sim0
             rows = _rows(out)
             if rows != expected:
@@ -374,11 +386,11 @@ def figure_export(args: argparse.Namespace, kind: str, tmp: Path, results: dict[
             base.append(baseline)
     ratios = [b["seconds"] / o["seconds"] for o, b in zip(ours, base, strict=True)]
     _line(
-        f"export {kind} {args.tenants}x{args.devices}: naive/mdmbridge",
+        f"export {kind} {args.tenants}x{args.devices} {args.format}: naive/mdmbridge",
         ratios,
         "x",
-        ">= 10x",
-        min(ratios) >= 10,
+        ">= 10x" if kind == "mixed" else "(printed)",
+        min(ratios) >= 10 if kind == "mixed" else None,
         f"  (mdmbridge {statistics.median([o['seconds'] for o in ours]):.2f} s wall, "
         f"naive {statistics.median([b['seconds'] for b in base]):.2f} s, "
         f"simulators {statistics.median([o['sim_cpu_s'] for o in ours]):.2f} s CPU)",
@@ -399,7 +411,7 @@ def figure_cpu_and_bound(args: argparse.Namespace, results: dict[str, Any]) -> N
         "us",
         "<= 10 us",
         min(per_device) <= 10,
-        "  (the whole mdmbridge process: start-up, requests, parsing, SQLite)",
+        f"  (the whole mdmbridge process: start-up, requests, parsing, {args.format})",
     )
     bound, requests = latency_bound(
         mixed["vendors"], args.devices, args.latency_ms / 1000, mixed["workers"]
@@ -590,6 +602,12 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=5000, help="devices per tenant")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=1, help="repeat each measurement")
+    parser.add_argument(
+        "--format",
+        default="jsonl",
+        choices=("jsonl", "sqlite"),
+        help="the export's output (the issue's command: --entities devices --format jsonl)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="tenants at once (default: all)")
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(FIGURES)}")
     parser.add_argument("--memory-sizes", default="10000,1000000")
