@@ -1,4 +1,4 @@
-"""``transport.array_items``: a spooled JSON array decoded a chunk at a time gives exactly
+"""``transport.array_items.array_batches``: a spooled JSON array decoded a chunk at a time gives exactly
 the items ``json.loads`` gives, whatever the cuts fall on (strings holding ``},``, nested
 arrays of objects, escapes, whitespace), and refuses what it cannot read whole."""
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdmbridge.transport.array_items import array_items
+from mdmbridge.transport.array_items import array_batches
 from mdmbridge.transport.body import BodyError
 
 TRICKY_TEXT = st.sampled_from(["},", '"},{"', "\\", '\\"},', "}, {", "]", "[{", "å\u2028", ""])
@@ -34,7 +34,7 @@ ITEMS = st.lists(st.one_of(RECORD, VALUE), max_size=25)
 
 
 def _items(body: bytes, **limits: Any) -> list[Any]:
-    return list(array_items(io.BytesIO(body), **limits))
+    return [item for batch in array_batches(io.BytesIO(body), **limits) for item in batch]
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,8 +74,8 @@ def test_items_before_a_broken_part_come_first() -> None:
     body = json.dumps(good).encode()[:-1] + b', {"id": oops}]'
     seen: list[Any] = []
     with pytest.raises(BodyError):
-        for item in array_items(io.BytesIO(body), chunk=512):
-            seen.append(item)
+        for batch in array_batches(io.BytesIO(body), chunk=512):
+            seen.extend(batch)
     assert 0 < len(seen) <= 200 and seen == good[: len(seen)]
 
 

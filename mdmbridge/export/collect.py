@@ -19,6 +19,7 @@ import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -214,6 +215,12 @@ def read_batches(folder: Path, entity: str) -> Iterator[list[Any]]:
 def read_rows(folder: Path, entity: str) -> Iterator[Any]:
     for batch in read_batches(folder, entity):
         yield from batch
+
+
+def in_this_process(executor: Executor | None) -> bool:
+    """Whether the tenants are read in this process (no executor, or threads): then progress
+    is reported live and run-time plugins need no recipes; elsewhere both cross a pickle."""
+    return executor is None or isinstance(executor, ThreadPoolExecutor)
 
 
 def portable_recipes(tenants: Sequence[Tenant]) -> tuple[plugins.PluginRecipe, ...]:

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -40,6 +40,7 @@ from mdmbridge.export.collect import (
     Collected,
     CollectJob,
     Progress,
+    in_this_process,
     index_of,
     portable_recipes,
     read_rows,
@@ -100,7 +101,7 @@ def run_export(
     ``where`` (entity name -> :class:`~mdmbridge.where.Where`) keeps only the records it
     holds for; an entity it does not name is exported whole."""
     started = time.monotonic()
-    in_process = (executor is None and processes <= 0) or isinstance(executor, ThreadPoolExecutor)
+    in_process = in_this_process(executor) and (executor is not None or processes <= 0)
     try:
         index = index_of(tenants)
         recipes = () if in_process else portable_recipes(tenants)
@@ -142,10 +143,16 @@ def run_export(
                 # Assemble while later tenants are still being read, keeping tenant order.
                 while assembled < len(tenants) and tenants[assembled].name in outcomes:
                     tenant = tenants[assembled]
-                    if outcomes[tenant.name].ok:
+                    collected = outcomes[tenant.name].value
+                    if outcomes[tenant.name].ok and collected is not None:
                         folder = parts / str(assembled)
                         refused = _assemble(
-                            sink, entities, folder, written, outcomes[tenant.name].value
+                            sink,
+                            entities,
+                            folder,
+                            written,
+                            collected.counts,
+                            encoded=job.encoding is not None,
                         )
                         if refused is not None:  # this tenant's data: it fails alone
                             outcomes[tenant.name] = _failed(tenant, outcomes[tenant.name], refused)
@@ -180,21 +187,22 @@ def _assemble(
     entities: Sequence[EntitySpec],
     folder: Path,
     written: dict[str, int],
-    collected: Collected | None,
+    counts: Mapping[str, int],
+    *,
+    encoded: bool,
 ) -> MDMError | None:
     """One tenant's parts into the sink, all or nothing: the error that kept it out, if any.
     Only errors about the tenant's own data are caught; any other (a full disk) ends the
-    export. Parts the workers encoded already (``encoding_of``) are copied in whole."""
+    export. Parts the workers encoded already (``encoded``) are copied in whole."""
     added: dict[str, int] = {}
-    encoded = encoding_of(sink) is not None
-    counts = collected.counts if collected is not None else {}
     sink.begin()
     try:
         for spec in entities:
-            path = folder / f"{spec.name}.parts"
             if not encoded:
                 added[spec.name] = sink.add(spec, read_rows(folder, spec.name))
-            elif path.exists():
+                continue
+            path = folder / f"{spec.name}.parts"
+            if path.exists():
                 count = counts.get(spec.name, 0)
                 added[spec.name] = cast(EncodedSink, sink).add_encoded(spec, path, count)
             else:  # the tenant's vendor has no such entity

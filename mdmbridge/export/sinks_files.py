@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -53,7 +52,7 @@ def json_object(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], by
     if json_at != set(range(first_json, len(names))) or first_json == 0:
         raise ValueError("JSON columns must be the last columns, after at least one other")
     plain = names[:first_json]
-    tail = [(b',"' + names[i].encode() + b'":', i) for i in range(first_json, len(names))]
+    tail = [(b"," + _ENCODER.encode(names[i]) + b":", i) for i in range(first_json, len(names))]
     encode = _ENCODER.encode
 
     def line(row: Row) -> bytes:
@@ -260,7 +259,7 @@ class JsonSink(FileSink):
 
     def __init__(self, output: Path, *, stream: BinaryIO | None = None) -> None:
         super().__init__(output, stream=stream)
-        self._parts: dict[str, tuple[Path, IO[str], list[int]]] = {}
+        self._parts: dict[str, tuple[Path, IO[bytes], list[int]]] = {}
         self.staging.touch()  # an output that cannot be written is found now, not at the end
         self._marks = _Marks()
         self._counts: dict[str, int] = {}
@@ -268,7 +267,7 @@ class JsonSink(FileSink):
     def prepare(self, entities: Sequence[EntitySpec]) -> None:
         for entity in entities:
             path = self.staging.with_name(f"{self.staging.name}.{entity.name}")
-            self._parts[entity.name] = (path, open(path, "w", encoding="utf-8"), [0])  # noqa: SIM115
+            self._parts[entity.name] = (path, open(path, "wb"), [0])  # noqa: SIM115
 
     def begin(self) -> None:
         self._marks.take(handle for _, handle, _ in self._parts.values())
@@ -281,8 +280,7 @@ class JsonSink(FileSink):
         count = 0
         for row in rows:
             try:
-                text = line(row).decode("utf-8")
-                handle.write(("\n  " if written[0] == 0 else ",\n  ") + text)
+                handle.write((b"\n  " if written[0] == 0 else b",\n  ") + line(row))
             except JSON_DATA_ERRORS as exc:
                 raise refused(entity, row, "json", exc) from None
             written[0] += 1
@@ -296,15 +294,15 @@ class JsonSink(FileSink):
                 written[0] = self._counts.get(name, 0)
 
     def commit(self) -> None:
-        with open(self.staging, "w", encoding="utf-8") as out:
-            out.write("{")
+        with open(self.staging, "wb") as out:
+            out.write(b"{")
             for number, (name, (path, handle, written)) in enumerate(self._parts.items()):
                 handle.close()
-                out.write(("" if number == 0 else ",\n") + json.dumps(name) + ": [")
-                with open(path, encoding="utf-8") as part:
-                    shutil.copyfileobj(part, out)
-                out.write("\n]" if written[0] else "]")
-            out.write("}\n")
+                out.write((b"" if number == 0 else b",\n") + _ENCODER.encode(name) + b": [")
+                with open(path, "rb") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+                out.write(b"\n]" if written[0] else b"]")
+            out.write(b"}\n")
         self._remove_parts()
         self._finish()
 

@@ -25,6 +25,7 @@ from mdmbridge.executors import shares_disk
 from mdmbridge.export.collect import (
     Collected,
     CollectJob,
+    in_this_process,
     index_of,
     portable_recipes,
     read_batches,
@@ -115,7 +116,7 @@ def run_sync(
                 tuple(e.name for e in entities),
                 parts,
                 index,
-                plugins=() if executor is None else portable_recipes(tenants),
+                plugins=() if in_this_process(executor) else portable_recipes(tenants),
                 where=where or None,
                 ship=not shares_disk(executor),
                 outcome=LEFT_UNCHANGED,

@@ -1,4 +1,4 @@
-"""The items of a spooled JSON array, decoded a megabyte at a time at C speed.
+"""The items of a spooled JSON array (``array_batches``), decoded a megabyte at a time at C speed.
 
 A vendor without paging (DuoSTATION) answers a whole fleet as one array; the transport
 spools it to disk at socket speed (``Reader.spool_array``, which also refuses a body nested
@@ -35,20 +35,12 @@ _TRIES = 8  # candidate cuts tried in one buffer before reading more
 _CUT = re.compile(rb"\}[ \t\r\n]*,")
 
 
-def array_items(
-    spool: IO[bytes], *, chunk: int = CHUNK_BYTES, max_item: int = MAX_ITEM_BYTES
-) -> Iterator[Any]:
-    """Every item of the JSON array in ``spool`` (positioned at its start), in order; a
-    ``BodyError`` names what is wrong with it. Items before a malformed part come first."""
-    for batch in array_batches(spool, chunk=chunk, max_item=max_item):
-        yield from batch
-
-
 def array_batches(
     spool: IO[bytes], *, chunk: int = CHUNK_BYTES, max_item: int = MAX_ITEM_BYTES
 ) -> Iterator[list[Any]]:
-    """:func:`array_items` a chunk's items at a time: one generator step per chunk, not per
-    item, for callers that pass items on through generators of their own."""
+    """Every item of the JSON array in ``spool`` (positioned at its start), in order, a
+    chunk's items at a time: one generator step per chunk, not per item. A ``BodyError``
+    names what is wrong with the array; the items before a malformed part come first."""
     buffer = b""
     while not buffer:  # skip leading whitespace, however the chunks fall
         more = spool.read(chunk)

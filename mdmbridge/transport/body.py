@@ -167,7 +167,7 @@ def parse_json_bytes(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(f"not valid UTF-8 at byte {exc.start}") from None
-    return parse_json(text)
+    return _parse_stdlib(text)
 
 
 def parse_json(text: str) -> Any:
@@ -182,7 +182,11 @@ def parse_json(text: str) -> Any:
     try:
         return FAST_DECODER.decode(text)
     except FAST_REFUSED:
-        pass
+        return _parse_stdlib(text)
+
+
+def _parse_stdlib(text: str) -> Any:
+    """What msgspec refused, decided by the stdlib parser (its data, its words)."""
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
