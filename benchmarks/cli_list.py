@@ -27,7 +27,7 @@ import termios
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sims import simulator
+from _sims import as_users_run_it, simulator
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MDMBRIDGE = str(Path(sys.executable).with_name("mdmbridge"))
@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--columns", type=int, default=120, help="the terminal's width")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    as_users_run_it()
 
     with (
         simulator(args.vendor, devices=args.devices) as settings,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sims import simulator
+from _sims import as_users_run_it, simulator
 
 HERE = Path(__file__).resolve().parent
 
@@ -581,7 +581,7 @@ def profile(args: argparse.Namespace) -> None:
         tenants = start_tenants(stack, vendors, args.devices, args.latency_ms, 0)
         spec = {
             "tenants": tenants,
-            "format": "sqlite",
+            "format": args.format,
             "entities": "devices",
             "workers": args.workers or args.tenants,
             "profile_top": args.profile_top,
@@ -632,6 +632,7 @@ def main() -> int:
     parser.add_argument("--profile-out", help="also save the merged profile (pstats) here")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    as_users_run_it()
     if args.child:
         mode, spec = args.child[0], json.loads(args.child[1])
         if mode == "profile":

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sims import simulator
+from _sims import as_users_run_it, simulator
 
 HERE = Path(__file__).resolve().parent
 PROBE = HERE / "startup_probe.py"
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--importtime", action="store_true")
     options = parser.parse_args()
+    as_users_run_it()
     with (
         simulator("ezmdm", devices=options.devices) as settings,
         tempfile.TemporaryDirectory() as tmp,

@@ -60,7 +60,7 @@ class TagTarget(enum.StrEnum):
 class Record(BaseModel):
     """Fields every record carries: where it came from, its vendor id, and the raw payload."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     entity: ClassVar[str] = "record"
 
     tenant: str
@@ -218,7 +218,7 @@ class Command(BaseModel):
     kind, or a missing one, is refused here, before any adapter sees it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: CommandKind
     message: str | None = None
@@ -278,7 +278,7 @@ class Command(BaseModel):
 class CommandReceipt(BaseModel):
     """What a vendor acknowledged: the command was accepted for this device (not yet run)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     tenant: str
     vendor: str

@@ -28,7 +28,6 @@ registers them again in another process.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib
 import importlib.machinery
 import os
@@ -152,6 +151,8 @@ def _misfit(
     unknown = sorted(c.name for c in manager.get_hookcallers(plugin) or () if not c.has_spec())
     if not unknown:  # an argument the hookspec does not have, for one
         return ConfigError(f"{who} does not fit mdmbridge's hooks: {' '.join(str(exc).split())}")
+    import difflib  # only for a misfit plugin's error
+
     close = difflib.get_close_matches(unknown[0], hooks, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return ConfigError(

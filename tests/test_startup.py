@@ -19,8 +19,9 @@ from tests.test_cli import Factory, write_config
 
 PROBE = Path(__file__).resolve().parent.parent / "benchmarks" / "startup_probe.py"
 # Not needed for an export's first request: the migration engine, the resource commands,
-# rich (only for a terminal's progress bar and the summary printed at the end), and the
-# built-in adapters of vendors no selected tenant uses.
+# rich (only for a terminal's progress bar and the summary printed at the end), the
+# built-in adapters of vendors no selected tenant uses, and what other formats and options
+# need.
 UNWANTED = (
     "rich",
     "mdmbridge.migrate",
@@ -29,6 +30,9 @@ UNWANTED = (
     "mdmbridge.cli.migrate",
     "mdmbridge_intune",
     "mdmbridge_duostation",
+    "mdmbridge.cli.audit",  # the audit reader; --audit-log lives with the root group
+    "sqlite3",  # only a SQLite export (or the sync) needs it
+    "multiprocessing",  # only --processes
 )
 
 

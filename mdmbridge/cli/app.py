@@ -101,9 +101,19 @@ class RootGroup(click.Group):
 
 
 def _use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    from mdmbridge.cli.audit import use_audit_log
+    """The root option ``--audit-log`` (default ``$MDMBRIDGE_AUDIT_LOG``, else the user data
+    dir): the run's active audit log, given back when the run ends (tests run many in one
+    process). It is opened only when something is about to be written."""
+    from mdmbridge import audit
 
-    use_audit_log(ctx, param, value)
+    log = audit.AuditLog(audit.audit_path(value))
+    previous = audit.activate(log)
+
+    def restore() -> None:
+        audit.activate(previous)
+        log.close()
+
+    ctx.call_on_close(restore)
 
 
 def make_cli() -> click.Group:

@@ -1,8 +1,5 @@
-"""``mdmbridge audit``: read the audit log; and the ``--audit-log`` option every run has.
-
-:func:`use_audit_log` is the root option ``--audit-log PATH`` (default
-``$MDMBRIDGE_AUDIT_LOG``, else the user data dir), which makes that log the active one for
-the run.
+"""``mdmbridge audit``: read the audit log. The ``--audit-log`` option every run has lives
+with the root group (``cli/app.py``), so a run that only writes never imports the reader.
 """
 
 from __future__ import annotations
@@ -40,20 +37,6 @@ FLAT_COLUMNS = [
     "error_class",
     "error",
 ]
-
-
-def use_audit_log(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    """The root option ``--audit-log``: the run's active audit log, given back when the run
-    ends (tests run many in one process). It is opened only when something is about to be
-    written."""
-    log = audit.AuditLog(audit.audit_path(value))
-    previous = audit.activate(log)
-
-    def restore() -> None:
-        audit.activate(previous)
-        log.close()
-
-    ctx.call_on_close(restore)
 
 
 @click.command("audit")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from mdmbridge.errors import ConfigError
 from mdmbridge.executors import open_executor
 from mdmbridge.export import ENTITIES, FORMATS, ExportReport, export
 from mdmbridge.export.manifest import check_report_path, failure_report, write_report
+from mdmbridge.export.sinks import write_errors
 
 
 @click.command("export")
@@ -116,7 +116,7 @@ def export_command(
             )
     except BrokenPipeError:
         raise  # -o - into `| head`: the reader is done (main says so), not a write failure
-    except (OSError, sqlite3.Error) as exc:
+    except write_errors() as exc:
         # The output could not be written (a full disk, a file grown too large): the
         # staging output is gone and the previous output is as it was. Say so, in one line.
         error = ConfigError(

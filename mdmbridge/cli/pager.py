@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
-import subprocess
 from typing import IO
 
 PAGER_ENV = "MDMBRIDGE_PAGER"
@@ -72,6 +70,8 @@ def pager_command() -> list[str] | None:
             break
     else:
         value = DEFAULT_PAGER
+    import shlex  # only when paging: not loaded by every command
+
     try:
         argv = shlex.split(value)
     except ValueError:  # unbalanced quotes: not a command we can run
@@ -102,6 +102,8 @@ def _too_long(lines: list[str], stream: IO[str]) -> bool:
 
 def _through(argv: list[str], text: str, stream: IO[str]) -> bool:
     """Run the pager on ``text``; False when it could not be started."""
+    import subprocess
+
     stream.flush()  # what was written before comes first
     env = dict(os.environ)
     env.setdefault("LESS", "FRX")

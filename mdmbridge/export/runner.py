@@ -23,12 +23,11 @@ folder before assembly (``CollectJob.ship``).
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -113,6 +112,9 @@ def run_export(
     try:
         if executor is None and processes > 0:
             # spawn, not fork: the parent has threads (and maybe open connections).
+            import multiprocessing  # only for worker processes: not loaded by others
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("spawn")
             executor = pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
         names = tuple(spec.name for spec in entities)

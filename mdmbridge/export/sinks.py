@@ -24,20 +24,21 @@ and refused rows). This module is the contract and the factory.
 from __future__ import annotations
 
 import os  # noqa: F401 - tests patch os.replace through this module (sinks.os)
-import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from mdmbridge.errors import ConfigError
 from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_files import CsvFileSink, CsvSink, JsonlSink, JsonSink
 from mdmbridge.export.sinks_parquet import ParquetFileSink, ParquetSink
 from mdmbridge.export.sinks_rows import BATCH
-from mdmbridge.export.sinks_sqlite import SqliteSink
 from mdmbridge.export.sinks_staging import check_parent
 from mdmbridge.export.target import FORMATS, TABLE_FORMATS, Target
+
+if TYPE_CHECKING:
+    from mdmbridge.export.sinks_sqlite import SqliteSink
 
 __all__ = [
     "BATCH",
@@ -54,7 +55,17 @@ __all__ = [
     "encoding_of",
     "open_sink",
     "open_target",
+    "write_errors",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``SqliteSink`` on first use: sqlite3 is not imported by an export to another format."""
+    if name == "SqliteSink":
+        from mdmbridge.export.sinks_sqlite import SqliteSink
+
+        return SqliteSink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Sink(Protocol):
@@ -118,9 +129,17 @@ def open_target(
             raise ConfigError("--output -: this process's stdout takes no bytes; give a file")
     try:
         return _open_sink(target, stream if target.stdout else None, manifest_line)
-    except (OSError, sqlite3.Error) as exc:
+    except write_errors() as exc:
         where = "stdout" if target.stdout else str(target.path)
         raise ConfigError(f"--output {where}: cannot write there ({_reason(exc)})") from None
+
+
+def write_errors() -> tuple[type[Exception], ...]:
+    """What a sink raises when its output cannot be written (opening it, or a full disk
+    later): sqlite3's errors too once a SQLite sink was made (it is imported only then).
+    Called in the ``except`` clause, so it is asked when the error is raised."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return (OSError,) if sqlite3 is None else (OSError, sqlite3.Error)
 
 
 def _reason(exc: BaseException) -> str:
@@ -156,4 +175,6 @@ def _open_sink(target: Target, stream: BinaryIO | None, manifest_line: bool) -> 
         return CsvFileSink(path, stream=stream)
     if format == "parquet":
         return ParquetFileSink(path)
+    from mdmbridge.export.sinks_sqlite import SqliteSink
+
     return SqliteSink(path)

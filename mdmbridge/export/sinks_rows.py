@@ -5,7 +5,6 @@ leaves that one tenant out rather than ending the export.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
 
 from mdmbridge.errors import MalformedResponse, MDMError
@@ -20,10 +19,7 @@ DATA_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,  # UnicodeEncodeError (a lone surrogate) among them
     TypeError,
     OverflowError,  # an integer beyond 64 bits in SQLite or Parquet
-    sqlite3.InterfaceError,
-    sqlite3.IntegrityError,
-    sqlite3.DataError,
-)
+)  # SQLite adds its own (sinks_sqlite.SQLITE_DATA_ERRORS): sqlite3 loads only for it
 
 
 def refused(entity: EntitySpec, row: Row | None, format: str, exc: BaseException) -> MDMError:

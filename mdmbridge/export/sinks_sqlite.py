@@ -15,6 +15,13 @@ from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, batches, refused
 from mdmbridge.export.sinks_staging import FileSink
 
+SQLITE_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    *DATA_ERRORS,
+    sqlite3.InterfaceError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+)
+
 _SQL_TYPES = {
     "text": "TEXT",
     "integer": "INTEGER",
@@ -65,7 +72,7 @@ class SqliteSink(FileSink):
         for batch in batches(rows):  # rows hold raw as JSON text already; booleans store as 0/1
             try:
                 self._db.executemany(insert, batch)
-            except DATA_ERRORS as exc:
+            except SQLITE_DATA_ERRORS as exc:
                 row, error = self._culprit(insert, batch, exc)
                 raise refused(entity, row, "sqlite", error) from None
             count += len(batch)
@@ -80,7 +87,7 @@ class SqliteSink(FileSink):
             for row in batch:
                 try:
                     self._db.execute(insert, row)
-                except DATA_ERRORS as error:
+                except SQLITE_DATA_ERRORS as error:
                     return row, error
             return None, exc
         finally:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import tempfile
 import threading
 import weakref
@@ -34,7 +33,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import sqlite3
 
 T = TypeVar("T")
 
@@ -201,6 +203,8 @@ class SeenIds:
 
     def _spill(self) -> sqlite3.Connection:
         """Move the in-memory ids to a new temporary SQLite file and drop the dict."""
+        import sqlite3  # only once a listing outgrows memory: most commands never load it
+
         handle, path = tempfile.mkstemp(
             prefix="mdmbridge-seen-", suffix=".sqlite", dir=self._directory
         )
