@@ -27,8 +27,8 @@ from typing import IO, Any
 from mdmbridge import plugins
 from mdmbridge.config import Tenant
 from mdmbridge.errors import ConfigError, MalformedResponse
+from mdmbridge.export.json_rows import JSON_DATA_ERRORS, jsonl_objects
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
-from mdmbridge.export.sinks_files import JSON_DATA_ERRORS, jsonl_line
 from mdmbridge.export.sinks_rows import refused
 from mdmbridge.paging.seen import SeenIds, batches
 from mdmbridge.paging.totals import listing_totals, one_total
@@ -148,15 +148,15 @@ def _line_writer(spec: EntitySpec, encoding: str) -> Callable[[IO[bytes], list[R
     tenant with the sink's own words (it would have refused the row the same way)."""
     if encoding != "jsonl":
         raise ValueError(f"no line encoder for {encoding!r}")
-    line = jsonl_line(spec)
+    objects = jsonl_objects(spec)
 
     def write(part: IO[bytes], batch: list[Row]) -> None:
         try:
-            part.write(b"".join(map(line, batch)))
+            part.write(objects.lines(batch))
         except JSON_DATA_ERRORS:
             for row in batch:  # which row: the message names its id
                 try:
-                    line(row)
+                    objects.one(row)
                 except JSON_DATA_ERRORS as exc:
                     raise refused(spec, row, encoding, exc) from None
             raise

@@ -15,6 +15,7 @@ from typing import IO, Any, BinaryIO
 
 import msgspec
 
+from mdmbridge.export.json_rows import JSON_DATA_ERRORS, json_objects, jsonl_objects
 from mdmbridge.export.manifest import MANIFEST_ENTITY
 from mdmbridge.export.schema import EntitySpec, Row
 from mdmbridge.export.sinks_rows import DATA_ERRORS, refused
@@ -38,45 +39,6 @@ class _Marks:
 
 
 _ENCODER = msgspec.json.Encoder()
-# Writing a value JSON cannot hold: a lone surrogate (UnicodeEncodeError, a ValueError),
-# an integer past 64 bits or a type msgspec does not know (EncodeError, TypeError).
-JSON_DATA_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, msgspec.EncodeError)
-
-
-def json_object(names: tuple[str, ...], json_at: set[int]) -> Callable[[Row], bytes]:
-    """Row -> one compact JSON object (UTF-8): plain columns encoded by msgspec, JSON
-    columns (``raw``, already compact JSON text, always the last columns) spliced in as they
-    are, never decoded and encoded again. Module level, made per entity, so the collecting
-    workers can encode a jsonl export's lines (``export/collect.py``)."""
-    first_json = len(names) - len(json_at)
-    if json_at != set(range(first_json, len(names))) or first_json == 0:
-        raise ValueError("JSON columns must be the last columns, after at least one other")
-    plain = names[:first_json]
-    tail = [(b"," + _ENCODER.encode(names[i]) + b":", i) for i in range(first_json, len(names))]
-    encode = _ENCODER.encode
-
-    def line(row: Row) -> bytes:
-        head = encode(dict(zip(plain, row[:first_json], strict=True)))
-        extra = b"".join(
-            key + (b"null" if row[i] is None else row[i].encode("utf-8")) for key, i in tail
-        )
-        return head[:-1] + extra + b"}"
-
-    return line
-
-
-def jsonl_line(entity: EntitySpec) -> Callable[[Row], bytes]:
-    """Row -> its JSON Lines line (newline included), ``entity`` first: one function for
-    the sink and for the collecting workers that encode lines ahead of it."""
-    names = ("entity", *(c.name for c in entity.columns))
-    json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
-    encode = json_object(names, json_at)
-    name = entity.name
-
-    def line(row: Row) -> bytes:
-        return encode((name, *row)) + b"\n"
-
-    return line
 
 
 class _CsvTables:
@@ -207,18 +169,18 @@ class JsonlSink(FileSink):
         self._marks.take([self._handle])
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
-        line = jsonl_line(entity)
+        one = jsonl_objects(entity).one
         count = 0
         for row in rows:
             try:
-                self._handle.write(line(row))
+                self._handle.write(one(row) + b"\n")
             except JSON_DATA_ERRORS as exc:
                 raise refused(entity, row, "jsonl", exc) from None
             count += 1
         return count
 
     def add_encoded(self, entity: EntitySpec, lines: Path, count: int) -> int:
-        """``count`` lines encoded ahead (:func:`jsonl_line`), copied in as they are."""
+        """``count`` lines encoded ahead (``json_rows.jsonl_objects``), copied in whole."""
         with open(lines, "rb") as part:
             shutil.copyfileobj(part, self._handle, 1 << 20)
         return count
@@ -275,8 +237,7 @@ class JsonSink(FileSink):
 
     def add(self, entity: EntitySpec, rows: Iterable[Row]) -> int:
         _, handle, written = self._parts[entity.name]
-        names = tuple(c.name for c in entity.columns)
-        line = json_object(names, {i for i, c in enumerate(entity.columns) if c.kind == "json"})
+        line = json_objects(entity).one
         count = 0
         for row in rows:
             try:
