@@ -96,3 +96,24 @@ def test_import_mdmbridge_alone_loads_no_models_and_no_transport() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "Device", "connect", "mdmbridge"]  # and the names still work
+
+
+def test_a_piped_export_never_loads_rich(tmp_path: Path, ez_config: Path) -> None:
+    """Not only before the first request: the whole run, summary and failure lines too,
+    when nothing is a terminal (rich is for progress bars at one)."""
+    out = tmp_path / "out.jsonl"
+    code = (
+        "import sys; from mdmbridge.cli import main\n"
+        "try:\n"
+        f"    code = main(['--config', {str(ez_config)!r}, 'export', '--format', 'jsonl', "
+        f"'-o', {str(out)!r}])\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "print('EXIT', code, 'RICH', any(m.startswith('rich') for m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.split()[-4:] == ["EXIT", "0", "RICH", "False"], done.stderr
+    assert "wrote " in done.stderr and "devices 5" in done.stderr  # the summary was printed
+    assert out.exists()

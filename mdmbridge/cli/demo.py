@@ -19,7 +19,7 @@ import mdmbridge
 from mdmbridge import audit
 from mdmbridge.cli.demo_changes import make_changes
 from mdmbridge.cli.exits import exit_for
-from mdmbridge.cli.export import _print_report, _progress
+from mdmbridge.cli.export import _progress, print_export_report
 from mdmbridge.cli.output import emit
 from mdmbridge.cli.state import State
 from mdmbridge.cli.sync import report_line
@@ -80,7 +80,7 @@ def demo_command(state: State, output: Path, scale: float) -> int:
                 tenants, output=sqlite_path, format="sqlite", entities=ENTITIES, progress=progress
             )
             csv_report = export(tenants, output=output / "csv", format="csv", entities=ENTITIES)
-        _print_report(state, report)
+        print_export_report(report)
         failures = [t.error for t in (*report.failed, *csv_report.failed) if t.error is not None]
         runs = _sync_twice(state, tenants, output)
         failures += [t.error for r in runs for t in r.failed if t.error is not None]
