@@ -10,7 +10,7 @@ fields (:mod:`mdmbridge.entities`), and are checked against it when the class is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -193,11 +193,13 @@ class Adapter:
         """
         raise UnsupportedOperation(f"{cls.vendor} has no simulator", vendor=cls.vendor)
 
-    def export_rows(self, client: Client, entity: Entity) -> Iterator[tuple[Any, ...]]:
+    def export_rows(self, client: Client, entity: Entity) -> Iterable[tuple[Any, ...]]:
         """Every record of ``entity`` as an export row (``export.schema.row_maker``'s
         tuple), for the export only. By default the listing's models, made into rows; an
         adapter may build the rows straight from its payloads where that gives the same
-        rows (``mdmbridge.typed_rows``), skipping the model for speed."""
+        rows (``mdmbridge.typed_rows``), skipping the model for speed. Rows its pager has
+        checked unique by id come as ``paging.CheckedRows(rows, "id")``, so the export
+        does not check them twice; any other rows are checked by the export."""
         from mdmbridge.export.schema import row_maker
 
         return map(row_maker(entity.columns), entity.fetch(client))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from mdmbridge.errors import IncompleteListing, MalformedResponse
 from mdmbridge.export.collect import LEFT_OUT, unique_rows
 from mdmbridge.export.schema import ENTITIES
-from mdmbridge.paging import CursorPage, Page, follow, paginate, unique
+from mdmbridge.paging import CheckedRows, CursorPage, Page, follow, paginate, unique
 from mdmbridge.paging.seen import SPILL_AT, Repeat, SeenIds, batches
 
 # Ids that look alike but are not the same: NULs, a lone surrogate against the pair and the
@@ -312,3 +312,32 @@ def test_the_export_refuses_a_repeated_id_after_spilling() -> None:
         "the tenant was left out of the export"
     )
     assert passed == BEYOND
+
+
+def _rows_with_ids(ids: list[str]) -> list[tuple[object, ...]]:
+    spec = ENTITIES["devices"]
+    at = [c.name for c in spec.columns].index("id")
+    out = []
+    for ident in ids:
+        row: list[object] = [None] * len(spec.columns)
+        row[at] = ident
+        out.append(tuple(row))
+    return out
+
+
+def test_rows_a_pager_checked_by_id_are_not_checked_twice() -> None:
+    """``CheckedRows(rows, "id")`` is the pager's word (paginate and unique checked the
+    whole listing already): the export passes them through without a second ids-seen
+    set. What a real adapter's rows do on a repeat is held end to end in
+    test_reliability_export (the pager's own error fails the tenant)."""
+    rows = _rows_with_ids(["a", "b", "a"])
+    spec = ENTITIES["devices"]
+    passed = list(unique_rows(spec, CheckedRows(rows, "id"), outcome=LEFT_OUT))
+    assert passed == rows
+
+
+@pytest.mark.parametrize("wrap", [list, lambda rows: CheckedRows(rows, "serial_number")])
+def test_rows_not_checked_by_id_are_checked_by_the_export(wrap: object) -> None:
+    rows = _rows_with_ids(["a", "b", "a"])
+    with pytest.raises(MalformedResponse, match="'a': this id appears more than once"):
+        list(unique_rows(ENTITIES["devices"], wrap(rows), outcome=LEFT_OUT))  # type: ignore[operator]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mdmbridge.adapter import Values, Writable
@@ -19,7 +19,7 @@ from mdmbridge.models import (
     TagTarget,
     User,
 )
-from mdmbridge.paging import single_page, unique
+from mdmbridge.paging import CheckedRows, single_page, unique
 from mdmbridge.transport import Auth, BasicAuth
 from mdmbridge.transport.rules import ParserRules
 
@@ -165,7 +165,7 @@ class DuoStationAdapter(DuoStationWrites):
         )
         yield from unique(records, what=self._what(resource))
 
-    def export_rows(self, client: Client, entity: Entity) -> Iterator[tuple[Any, ...]]:
+    def export_rows(self, client: Client, entity: Entity) -> Iterable[tuple[Any, ...]]:
         """Rows straight from the streamed array (``mdmbridge.typed_rows``), checked for
         repeated ids as ``_stream`` checks the models. Groups keep the model path: their
         missing paths are filled in from the whole listing (``_with_paths``)."""
@@ -188,7 +188,9 @@ class DuoStationAdapter(DuoStationWrites):
             redact=self.http.redact,
         )
         items = self.http.stream_array(wire.path(resource))
-        return unique(rows.rows(items), what=self._what(resource), key=rows.id_of)
+        return CheckedRows(
+            unique(rows.rows(items), what=self._what(resource), key=rows.id_of), "id"
+        )
 
     def _one(self, model: type[R], table: FieldTable, resource: str, item_id: str | int) -> R:
         return self._build(model, table, self._get(resource, item_id))

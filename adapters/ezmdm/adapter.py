@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,7 +20,7 @@ from mdmbridge.models import (
     Record,
     User,
 )
-from mdmbridge.paging import Page, paginate, record_id
+from mdmbridge.paging import CheckedRows, Page, paginate, record_id
 from mdmbridge.transport import Auth, SecretInPath
 from mdmbridge.writes import GroupChanges, GroupCreate, UserChanges, UserCreate
 
@@ -131,7 +131,7 @@ class EzmdmAdapter(Adapter):
             lambda entry: self._build(model, table, entry), record_id, item, owner_id, owner
         )
 
-    def export_rows(self, client: Client, entity: Entity) -> Iterator[Row]:
+    def export_rows(self, client: Client, entity: Entity) -> Iterable[Row]:
         """Rows straight from the pages (``mdmbridge.typed_rows``), for the flat listings."""
         from mdmbridge.typed_rows import RowBuilder  # export only: not loaded by other commands
 
@@ -147,7 +147,7 @@ class EzmdmAdapter(Adapter):
             vendor=VENDOR,
             redact=self.http.redact,
         )
-        return self._pages(rows.row, rows.id_of, item, None, item)
+        return CheckedRows(self._pages(rows.row, rows.id_of, item, None, item), "id")
 
     def _pages(
         self,

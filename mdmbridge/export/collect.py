@@ -31,6 +31,7 @@ from mdmbridge.export.json_rows import JSON_DATA_ERRORS, jsonl_objects
 from mdmbridge.export.schema import ENTITIES, EntitySpec, Row, row_maker
 from mdmbridge.export.sinks_rows import refused
 from mdmbridge.paging.seen import SeenIds, batches
+from mdmbridge.paging.shared import CheckedRows
 from mdmbridge.paging.totals import listing_totals, one_total
 from mdmbridge.where import Where
 
@@ -170,7 +171,11 @@ def unique_batches(spec: EntitySpec, rows: Iterable[Row], *, outcome: str) -> It
     id) would also break). Paged listings check this already; this holds for every adapter.
     The ids go into a ``SeenIds``, so a tenant of millions keeps memory flat. ``outcome``
     ends the message: what became of the tenant. The rows before a repeat are yielded
-    first, so a caller streaming them sees exactly the trusted prefix."""
+    first, so a caller streaming them sees exactly the trusted prefix. Rows a pager has
+    checked by id already (``paging.CheckedRows``) are not checked again."""
+    if isinstance(rows, CheckedRows) and rows.column == "id":  # the pager checked them
+        yield from batches(rows, PART_BATCH)
+        return
     at = [c.name for c in spec.columns].index("id")
     with SeenIds() as seen:
         for batch in batches(rows, PART_BATCH):

@@ -14,9 +14,18 @@ be fetched again.
 
 from mdmbridge.paging.cursor import CursorFetcher, CursorPage, follow
 from mdmbridge.paging.numbered import Numbering, paginate
-from mdmbridge.paging.shared import Key, Page, PageFetcher, record_id, single_page, unique
+from mdmbridge.paging.shared import (
+    CheckedRows,
+    Key,
+    Page,
+    PageFetcher,
+    record_id,
+    single_page,
+    unique,
+)
 
 __all__ = [
+    "CheckedRows",
     "CursorFetcher",
     "CursorPage",
     "Key",
