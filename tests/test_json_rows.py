@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdmbridge.export.json_rows import JSON_DATA_ERRORS, json_objects, jsonl_objects
+from mdmbridge.export.json_rows import JSON_DATA_ERRORS, JsonObjects, json_objects, jsonl_objects
 from mdmbridge.export.schema import ENTITIES
 
 DEVICES = ENTITIES["devices"]
@@ -56,3 +56,13 @@ def test_a_value_json_cannot_hold_fails_the_batch_and_is_found_row_by_row() -> N
     objects.one(good)
     with pytest.raises(JSON_DATA_ERRORS):
         objects.one(bad)
+
+
+def test_any_column_name_is_a_key_not_only_identifiers() -> None:
+    objects = JsonObjects(("a b", "class", "é", "raw"), {3})
+    assert json.loads(objects.one((1, 2, 3, '{"x":[1]}'))) == {
+        "a b": 1,
+        "class": 2,
+        "é": 3,
+        "raw": {"x": [1]},
+    }

@@ -42,7 +42,12 @@ class JsonObjects:
         first_json = len(names) - len(json_at)
         if json_at != set(range(first_json, len(names))):
             raise ValueError("JSON columns must be the last columns")
-        self._shape = msgspec.defstruct("Row", [(name, object) for name in names])
+        # Fields f0, f1, ... renamed to the names on the wire: any column name works,
+        # not only a Python identifier.
+        fields = [(f"f{number}", object) for number in range(len(names))]
+        self._shape = msgspec.defstruct(
+            "Row", fields, rename={f"f{number}": name for number, name in enumerate(names)}
+        )
         self._lead, self._plain = lead, first_json - len(lead)
         if self._plain < 0:
             raise ValueError("more lead values than plain columns")
