@@ -13,6 +13,7 @@ code the sink uses; each builds its own (a ``Struct`` made here does not pickle)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,25 +40,22 @@ class JsonObjects:
     last ones: they are wrapped, the others passed as they are."""
 
     def __init__(self, names: Sequence[str], json_at: set[int], lead: tuple[Any, ...] = ()):
-        first_json = len(names) - len(json_at)
-        if json_at != set(range(first_json, len(names))):
+        plain = len(names) - len(json_at) - len(lead)  # row values passed as they are
+        if json_at != set(range(len(names) - len(json_at), len(names))):
             raise ValueError("JSON columns must be the last columns")
+        if plain < 0:
+            raise ValueError("more lead values than plain columns")
         # Fields f0, f1, ... renamed to the names on the wire: any column name works,
         # not only a Python identifier.
         fields = [(f"f{number}", object) for number in range(len(names))]
-        self._shape = msgspec.defstruct(
+        shape = msgspec.defstruct(
             "Row", fields, rename={f"f{number}": name for number, name in enumerate(names)}
         )
-        self._lead, self._plain = lead, first_json - len(lead)
-        if self._plain < 0:
-            raise ValueError("more lead values than plain columns")
-        self.make = self._maker()
-
-    def _maker(self) -> Callable[[Row], Any]:
-        shape, lead, plain = self._shape, self._lead, self._plain
-        if len(self._shape.__struct_fields__) - len(lead) - plain == 1:  # raw: the common case
-            return lambda row: shape(*lead, *row[:plain], _raw(row[plain]))
-        return lambda row: shape(*lead, *row[:plain], *map(_raw, row[plain:]))
+        self.make: Callable[[Row], Any]
+        if len(json_at) == 1:  # raw: the common case
+            self.make = lambda row: shape(*lead, *row[:plain], _raw(row[plain]))
+        else:
+            self.make = lambda row: shape(*lead, *row[:plain], *map(_raw, row[plain:]))
 
     def one(self, row: Row) -> bytes:
         """The row as one JSON object (no newline)."""
@@ -69,14 +67,17 @@ class JsonObjects:
         return _ENCODER.encode_lines(list(map(self.make, rows)))
 
 
+@functools.cache
 def jsonl_objects(entity: EntitySpec) -> JsonObjects:
     """The entity's JSON Lines encoder: ``entity`` first, then its columns. One for the
-    sink and for the collecting workers that encode lines ahead of it."""
+    sink and for the collecting workers that encode lines ahead of it; made once per
+    entity and process, not once per tenant (a fleet export has thousands)."""
     names = ("entity", *(c.name for c in entity.columns))
     json_at = {i + 1 for i, c in enumerate(entity.columns) if c.kind == "json"}
     return JsonObjects(names, json_at, lead=(entity.name,))
 
 
+@functools.cache
 def json_objects(entity: EntitySpec) -> JsonObjects:
     """The entity's encoder for the JSON document's arrays: its columns alone."""
     names = tuple(c.name for c in entity.columns)
