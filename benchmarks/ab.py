@@ -49,9 +49,15 @@ CLI = (
 
 def worktree(base: str, folder: Path) -> Path:
     tree = folder / "base"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), base], check=True
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), base],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["git worktree add failed"])[-1]
+        raise SystemExit(f"--base {base}: cannot check it out ({reason})")
     return tree
 
 
